@@ -1,0 +1,133 @@
+"""Load a Snapshot from kubectl output: `get -o json` Lists, list files, or a cluster-info dump.
+
+Accepted, unchanged from kubectl:
+- a `List` (what `kubectl get nodes,pods,... -A -o json` prints), or a typed list (`PodList`);
+- several such files;
+- a directory written by `kubectl cluster-info dump --all-namespaces --output-directory DIR`
+  (top-level `nodes.json`, per-namespace `pods.json`, `events.json`, ...), whose list items
+  carry no `kind`, so the file name says what they are.
+
+Anything else raises `DumpError` naming the file and what is wrong, for a one-line CLI error.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bot.cluster.kinds import BY_KEY, KindInfo, kind_for, kind_for_file_stem
+from bot.cluster.snapshot import Snapshot
+from bot.cluster.trim import trim_object
+
+
+class DumpError(Exception):
+    """A dump file that cannot be read as Kubernetes API JSON."""
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: it is most of the cost of parsing large JSON."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def load_paths(paths: Iterable[str | Path], *, taken_at: datetime | None = None) -> Snapshot:
+    """Read every given file or dump directory into one Snapshot."""
+    collected: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    names = []
+    for path in map(Path, paths):
+        names.append(path.name)
+        files = _dump_files(path) if path.is_dir() else [path]
+        for file in files:
+            for key, obj in _objects_in(file):
+                collected[key].append(obj)
+    if not collected:
+        raise DumpError(f"{', '.join(names)}: no Kubernetes objects found")
+    return Snapshot.build(
+        collected,
+        trimmed=True,
+        taken_at=taken_at or _newest_mtime(paths),
+        source="snapshot " + ", ".join(names),
+    )
+
+
+def _dump_files(directory: Path) -> list[Path]:
+    files = sorted(p for p in directory.rglob("*.json") if p.is_file())
+    if not files:
+        raise DumpError(f"{directory}: directory holds no .json files")
+    return files
+
+
+def _objects_in(file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    document = _parse(file)
+    if not isinstance(document, dict):
+        raise DumpError(f"{file}: expected a JSON object (a Kubernetes List), found "
+                        f"{type(document).__name__}")
+    list_kind = kind_for(document.get("kind", ""), document.get("apiVersion", ""))
+    if "items" in document:
+        items = document["items"]
+        if not isinstance(items, list):
+            raise DumpError(f"{file}: 'items' is not a list")
+        fallback = list_kind or kind_for_file_stem(file.stem)
+        yield from _items(file, items, fallback)
+    elif list_kind is not None:
+        yield list_kind.key, trim_object(list_kind.key, document)
+    else:
+        raise DumpError(f"{file}: not Kubernetes API JSON (no 'items' and no known 'kind')")
+
+
+def _items(file: Path, items: list[Any], fallback: KindInfo | None) -> Iterator[
+        tuple[str, dict[str, Any]]]:
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise DumpError(f"{file}: item {index} is not an object")
+        info = kind_for(item["kind"], item.get("apiVersion", "")) if item.get("kind") \
+            else fallback
+        if info is None:
+            if item.get("kind"):
+                continue  # a kind clusterbot does not read (ConfigMap, Role, ...): skip it
+            raise DumpError(f"{file}: item {index} has no 'kind' and the file name does not "
+                            "say what it holds")
+        yield info.key, trim_object(info.key, item)
+
+
+def _parse(file: Path) -> Any:
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise DumpError(f"{file}: cannot read: {error.strerror or error}") from None
+    if not data.strip():
+        raise DumpError(f"{file}: file is empty")
+    try:
+        with paused_gc():
+            return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise DumpError(f"{file}: not valid JSON ({error})") from None
+
+
+def _newest_mtime(paths: Iterable[str | Path]) -> datetime:
+    stamps = [Path(p).stat().st_mtime for p in paths if Path(p).exists()]
+    return datetime.fromtimestamp(max(stamps), UTC) if stamps else datetime.now(UTC)
+
+
+def to_list_document(snapshot: Snapshot) -> dict[str, Any]:
+    """The snapshot as one Kubernetes `List`, which `load_paths` reads back unchanged."""
+    items = []
+    for key, objects in snapshot.collections.items():
+        info = BY_KEY[key]
+        for obj in objects:
+            items.append({"apiVersion": info.api_version, "kind": info.kind, **obj})
+    return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
+            "items": items}

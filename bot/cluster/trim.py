@@ -1,0 +1,380 @@
+"""Trim raw API objects to the fields the analyzers and reports read.
+
+A realistic pod is ~10 KB of JSON, most of it managedFields, env and volume plumbing; the
+health checks read a few hundred bytes of it. Keeping only those fields makes 5,000 pods cost
+a few MB instead of hundreds. Every source (dump, live list, watch event, demo) trims through
+`trim()`, so tests on fixtures exercise the same shape the bot holds in production.
+
+A spec is a nested dict: `True` keeps a value whole, a dict recurses (into each element when
+the value is a list). A field an analyzer reads must be listed here; tests load their fixtures
+through the Snapshot, so a missing entry shows up as a failing analyzer test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Spec = dict[str, Any]
+
+_KEEP_ANNOTATIONS = frozenset(
+    {
+        "kubectl.kubernetes.io/restartedAt",
+        "deployment.kubernetes.io/revision",
+        "storageclass.kubernetes.io/is-default-class",
+        "storageclass.beta.kubernetes.io/is-default-class",
+        "volume.kubernetes.io/storage-provisioner",
+        "volume.beta.kubernetes.io/storage-provisioner",
+        "cert-manager.io/cluster-issuer",
+        "cert-manager.io/issuer",
+    }
+)
+
+METADATA: Spec = {
+    "name": True,
+    "namespace": True,
+    "uid": True,
+    "resourceVersion": True,
+    "creationTimestamp": True,
+    "deletionTimestamp": True,
+    "deletionGracePeriodSeconds": True,
+    "labels": True,
+    "annotations": True,  # filtered to _KEEP_ANNOTATIONS below
+    "ownerReferences": {"kind": True, "name": True, "uid": True, "controller": True},
+    "generation": True,
+}
+
+_PROBE: Spec = {
+    "httpGet": {"path": True, "port": True},
+    "tcpSocket": {"port": True},
+    "exec": {"command": True},
+    "grpc": {"port": True},
+    "initialDelaySeconds": True,
+    "periodSeconds": True,
+    "timeoutSeconds": True,
+    "failureThreshold": True,
+    "successThreshold": True,
+}
+
+_CONTAINER: Spec = {
+    "name": True,
+    "image": True,
+    "imagePullPolicy": True,
+    "resources": True,
+    "livenessProbe": _PROBE,
+    "readinessProbe": _PROBE,
+    "startupProbe": _PROBE,
+    "env": {"name": True, "valueFrom": True},  # refs only: values may hold secrets
+    "envFrom": True,
+    "ports": {"containerPort": True, "name": True, "protocol": True},
+    "volumeMounts": {"name": True, "mountPath": True},
+}
+
+_CONTAINER_STATE: Spec = {
+    "waiting": {"reason": True, "message": True},
+    "running": {"startedAt": True},
+    "terminated": {
+        "reason": True,
+        "message": True,
+        "exitCode": True,
+        "signal": True,
+        "startedAt": True,
+        "finishedAt": True,
+    },
+}
+
+_CONTAINER_STATUS: Spec = {
+    "name": True,
+    "image": True,
+    "imageID": True,
+    "ready": True,
+    "started": True,
+    "restartCount": True,
+    "state": _CONTAINER_STATE,
+    "lastState": _CONTAINER_STATE,
+}
+
+_CONDITIONS: Spec = {
+    "type": True,
+    "status": True,
+    "reason": True,
+    "message": True,
+    "lastTransitionTime": True,
+    "lastUpdateTime": True,
+}
+
+_POD_TEMPLATE: Spec = {
+    "metadata": {"labels": True, "annotations": True},
+    "spec": {
+        "containers": _CONTAINER,
+        "initContainers": _CONTAINER,
+        "nodeSelector": True,
+        "volumes": {
+            "name": True,
+            "persistentVolumeClaim": True,
+            "secret": {"secretName": True, "optional": True},
+            "configMap": {"name": True, "optional": True},
+        },
+    },
+}
+
+POD: Spec = {
+    "metadata": METADATA,
+    "spec": {
+        **_POD_TEMPLATE["spec"],
+        "nodeName": True,
+        "restartPolicy": True,
+        "priorityClassName": True,
+        "schedulerName": True,
+    },
+    "status": {
+        "phase": True,
+        "reason": True,
+        "message": True,
+        "startTime": True,
+        "hostIP": True,
+        "podIP": True,
+        "qosClass": True,
+        "conditions": _CONDITIONS,
+        "containerStatuses": _CONTAINER_STATUS,
+        "initContainerStatuses": _CONTAINER_STATUS,
+    },
+}
+
+_WORKLOAD_STATUS: Spec = {
+    "replicas": True,
+    "readyReplicas": True,
+    "availableReplicas": True,
+    "unavailableReplicas": True,
+    "updatedReplicas": True,
+    "currentReplicas": True,
+    "observedGeneration": True,
+    "conditions": _CONDITIONS,
+    # DaemonSet
+    "desiredNumberScheduled": True,
+    "currentNumberScheduled": True,
+    "numberReady": True,
+    "numberAvailable": True,
+    "numberUnavailable": True,
+    "numberMisscheduled": True,
+    "updatedNumberScheduled": True,
+}
+
+_WORKLOAD: Spec = {
+    "metadata": METADATA,
+    "spec": {
+        "replicas": True,
+        "selector": True,
+        "paused": True,
+        "progressDeadlineSeconds": True,
+        "serviceName": True,
+        "template": _POD_TEMPLATE,
+        "volumeClaimTemplates": {"metadata": {"name": True}, "spec": True},
+    },
+    "status": _WORKLOAD_STATUS,
+}
+
+_JOB: Spec = {
+    "metadata": METADATA,
+    "spec": {
+        "backoffLimit": True,
+        "activeDeadlineSeconds": True,
+        "completions": True,
+        "parallelism": True,
+        "suspend": True,
+        "template": _POD_TEMPLATE,
+    },
+    "status": {
+        "active": True,
+        "succeeded": True,
+        "failed": True,
+        "startTime": True,
+        "completionTime": True,
+        "conditions": _CONDITIONS,
+    },
+}
+
+SPECS: dict[str, Spec] = {
+    "namespaces": {"metadata": METADATA, "status": {"phase": True}},
+    "nodes": {
+        "metadata": METADATA,
+        "spec": {"unschedulable": True, "taints": True, "podCIDR": True, "providerID": True},
+        "status": {
+            "capacity": True,
+            "allocatable": True,
+            "conditions": _CONDITIONS,
+            "addresses": True,
+            "nodeInfo": True,
+        },
+    },
+    "pods": POD,
+    "events": {
+        "metadata": {"name": True, "namespace": True, "uid": True, "creationTimestamp": True},
+        "involvedObject": {
+            "kind": True,
+            "name": True,
+            "namespace": True,
+            "uid": True,
+            "fieldPath": True,
+        },
+        "reason": True,
+        "message": True,
+        "type": True,
+        "count": True,
+        "firstTimestamp": True,
+        "lastTimestamp": True,
+        "eventTime": True,
+        "series": {"count": True, "lastObservedTime": True},
+        "source": {"component": True},
+        "reportingComponent": True,
+    },
+    "services": {
+        "metadata": METADATA,
+        "spec": {
+            "type": True,
+            "selector": True,
+            "ports": True,
+            "clusterIP": True,
+            "externalName": True,
+            "loadBalancerIP": True,
+        },
+        "status": {"loadBalancer": True},
+    },
+    "endpoints": {
+        "metadata": METADATA,
+        "subsets": {
+            "addresses": {"ip": True, "nodeName": True, "targetRef": {"kind": True, "name": True}},
+            "notReadyAddresses": {
+                "ip": True,
+                "nodeName": True,
+                "targetRef": {"kind": True, "name": True},
+            },
+            "ports": True,
+        },
+    },
+    "persistentvolumeclaims": {
+        "metadata": METADATA,
+        "spec": {
+            "storageClassName": True,
+            "volumeName": True,
+            "accessModes": True,
+            "resources": True,
+            "volumeMode": True,
+        },
+        "status": {"phase": True, "capacity": True, "accessModes": True, "conditions": True},
+    },
+    "persistentvolumes": {
+        "metadata": METADATA,
+        "spec": {
+            "capacity": True,
+            "storageClassName": True,
+            "claimRef": {"namespace": True, "name": True, "uid": True},
+            "persistentVolumeReclaimPolicy": True,
+            "accessModes": True,
+            "nfs": True,
+            "csi": {"driver": True, "volumeHandle": True},
+            "hostPath": True,
+            "local": True,
+        },
+        "status": {"phase": True, "reason": True, "message": True},
+    },
+    "storageclasses": {
+        "metadata": METADATA,
+        "provisioner": True,
+        "reclaimPolicy": True,
+        "volumeBindingMode": True,
+        "allowVolumeExpansion": True,
+        "parameters": True,
+    },
+    "deployments": _WORKLOAD,
+    "statefulsets": _WORKLOAD,
+    "daemonsets": _WORKLOAD,
+    "replicasets": _WORKLOAD,
+    "jobs": _JOB,
+    "cronjobs": {
+        "metadata": METADATA,
+        "spec": {
+            "schedule": True,
+            "suspend": True,
+            "timeZone": True,
+            "concurrencyPolicy": True,
+            "jobTemplate": {"spec": {"backoffLimit": True}},
+        },
+        "status": {"active": True, "lastScheduleTime": True, "lastSuccessfulTime": True},
+    },
+    "ingresses": {
+        "metadata": METADATA,
+        "spec": {
+            "ingressClassName": True,
+            "rules": True,
+            "tls": True,
+            "defaultBackend": True,
+        },
+        "status": {"loadBalancer": True},
+    },
+    "secrets": {"metadata": {"name": True, "namespace": True, "uid": True}, "type": True},
+    "nodemetrics": {
+        "metadata": {"name": True, "creationTimestamp": True},
+        "timestamp": True,
+        "window": True,
+        "usage": True,
+    },
+    "longhornvolumes": {
+        "metadata": METADATA,
+        "spec": {
+            "size": True,
+            "numberOfReplicas": True,
+            "frontend": True,
+            "dataLocality": True,
+        },
+        "status": {
+            "state": True,
+            "robustness": True,
+            "actualSize": True,
+            "currentNodeID": True,
+            "kubernetesStatus": {"namespace": True, "pvcName": True, "pvName": True},
+            "conditions": True,
+        },
+    },
+    "certificates": {
+        "metadata": METADATA,
+        "spec": {
+            "secretName": True,
+            "dnsNames": True,
+            "commonName": True,
+            "issuerRef": True,
+            "duration": True,
+            "renewBefore": True,
+        },
+        "status": {
+            "conditions": _CONDITIONS,
+            "notAfter": True,
+            "notBefore": True,
+            "renewalTime": True,
+        },
+    },
+}
+
+
+def trim(obj: Any, spec: Spec) -> Any:
+    """Return a copy of `obj` holding only the fields named in `spec`."""
+    if isinstance(obj, list):
+        return [trim(item, spec) for item in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out: dict[str, Any] = {}
+    for key, sub in spec.items():
+        if key not in obj:
+            continue
+        value = obj[key]
+        if key == "annotations" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k in _KEEP_ANNOTATIONS}
+            if not value:
+                continue
+        out[key] = value if sub is True else trim(value, sub)
+    return out
+
+
+def trim_object(key: str, obj: Any) -> Any:
+    """Trim one object of collection `key` (e.g. "pods"); unknown collections pass whole."""
+    spec = SPECS.get(key)
+    return trim(obj, spec) if spec is not None else obj
