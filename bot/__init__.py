@@ -1,0 +1,1 @@
+"""clusterbot: a ChatOps bot for small Kubernetes clusters."""

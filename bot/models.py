@@ -7,11 +7,11 @@ nouns the rest of clusterbot passes between its layers as plain data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
-    """How urgent a finding is; ordered so that `max()` picks the worst."""
+class Severity(StrEnum):
+    """How urgent a finding is; `rank` orders them (info < warning < critical)."""
 
     INFO = "info"
     WARNING = "warning"

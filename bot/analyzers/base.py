@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.cluster.snapshot import Snapshot
+from bot.config import Settings
 from bot.models import Finding, ObjectRef, Proposal, Severity
 
 Obj = dict[str, Any]
@@ -55,6 +56,15 @@ class Thresholds:
     terminating_stuck_seconds: int = 600
     pending_seconds: int = 300
     certificate_expiry_days: int = 14
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(
+            node_usage_warning=settings.node_usage_warning,
+            node_usage_critical=settings.node_usage_critical,
+            restarts_warning=settings.restarts_warning,
+            certificate_expiry_days=settings.certificate_expiry_days,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Where cluster data comes from: snapshots, dumps, the demo cluster, the live API."""

@@ -51,9 +51,8 @@ def load_paths(paths: Iterable[str | Path], *, taken_at: datetime | None = None)
         names.append(path.name)
         files = _dump_files(path) if path.is_dir() else [path]
         for file in files:
-            for key, obj in _objects_in(file):
-                collected[key].append(obj)
-    if not collected:
+            _collect(file, collected)
+    if not any(collected.values()):
         raise DumpError(f"{', '.join(names)}: no Kubernetes objects found")
     return Snapshot.build(
         collected,
@@ -70,20 +69,27 @@ def _dump_files(directory: Path) -> list[Path]:
     return files
 
 
-def _objects_in(file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _collect(file: Path, collected: dict[str, list[dict[str, Any]]]) -> None:
+    """Add the file's objects to `collected`; a typed list marks its kind as read, even empty."""
     document = _parse(file)
     if not isinstance(document, dict):
         raise DumpError(f"{file}: expected a JSON object (a Kubernetes List), found "
                         f"{type(document).__name__}")
-    list_kind = kind_for(document.get("kind", ""), document.get("apiVersion", ""))
+    doc_kind = document.get("kind", "")
+    list_kind = kind_for(doc_kind, document.get("apiVersion", ""))
+    if list_kind is None and str(doc_kind).endswith("List") and doc_kind != "List":
+        return  # a list of a kind clusterbot does not read (ReplicationControllerList, ...)
     if "items" in document:
         items = document["items"]
         if not isinstance(items, list):
             raise DumpError(f"{file}: 'items' is not a list")
         fallback = list_kind or kind_for_file_stem(file.stem)
-        yield from _items(file, items, fallback)
+        if fallback is not None:
+            collected.setdefault(fallback.key, [])
+        for key, obj in _items(file, items, fallback):
+            collected[key].append(obj)
     elif list_kind is not None:
-        yield list_kind.key, trim_object(list_kind.key, document)
+        collected[list_kind.key].append(trim_object(list_kind.key, document))
     else:
         raise DumpError(f"{file}: not Kubernetes API JSON (no 'items' and no known 'kind')")
 

@@ -54,9 +54,7 @@ BY_KEY: dict[str, KindInfo] = {k.key: k for k in KINDS}
 _BY_KIND: dict[tuple[str, str], KindInfo] = {(k.kind, k.group): k for k in KINDS}
 
 # Files written by `kubectl cluster-info dump` and the usual short names of list files.
-_BY_FILE_STEM: dict[str, KindInfo] = {k.key: k for k in KINDS} | {
-    "replication-controllers": BY_KEY["replicasets"],
-}
+_BY_FILE_STEM: dict[str, KindInfo] = {k.key: k for k in KINDS}
 
 
 def group_of(api_version: str) -> str:
@@ -65,6 +63,8 @@ def group_of(api_version: str) -> str:
 
 def kind_for(kind: str, api_version: str = "") -> KindInfo | None:
     """Find the collection for an object's `kind` (or a list's `PodList`-style kind)."""
+    if not isinstance(kind, str) or not isinstance(api_version, str):
+        return None
     if kind.endswith("List") and kind != "List":
         kind = kind[: -len("List")]
     group = group_of(api_version)

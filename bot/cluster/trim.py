@@ -41,6 +41,7 @@ METADATA: Spec = {
     "annotations": True,  # filtered to _KEEP_ANNOTATIONS below
     "ownerReferences": {"kind": True, "name": True, "uid": True, "controller": True},
     "generation": True,
+    "finalizers": True,
 }
 
 _PROBE: Spec = {
@@ -204,6 +205,7 @@ SPECS: dict[str, Spec] = {
             "conditions": _CONDITIONS,
             "addresses": True,
             "nodeInfo": True,
+            "images": {"names": True},  # imagePullPolicy Never: which nodes hold an image
         },
     },
     "pods": POD,
@@ -275,7 +277,7 @@ SPECS: dict[str, Spec] = {
             "hostPath": True,
             "local": True,
         },
-        "status": {"phase": True, "reason": True, "message": True},
+        "status": {"phase": True, "reason": True, "message": True, "lastPhaseTransitionTime": True},
     },
     "storageclasses": {
         "metadata": METADATA,

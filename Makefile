@@ -1,0 +1,22 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+
+.PHONY: install demo test lint
+
+install:
+	$(PIP) install --quiet -e '.[dev,matrix]'
+
+demo:
+	$(PIP) install --quiet -e .
+	clusterbot report --demo
+
+lint:
+	ruff check .
+	mypy
+	lint-imports
+
+# pytest exits 5 when it collects nothing; that is a failure of the suite, say so plainly.
+test: install lint
+	$(PYTHON) -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status

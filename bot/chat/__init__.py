@@ -1,0 +1,1 @@
+"""Chat adapters and the platform-neutral request/reply they share."""

@@ -1,0 +1,40 @@
+"""The platform-neutral conversation: what a user asked and what the bot answers.
+
+Commands return a `Reply`; each chat adapter (Slack, Matrix, console) renders it in its own
+format from the same view model, so no command knows which chat it serves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.report.model import Report
+
+
+@dataclass(frozen=True)
+class Request:
+    """One command invocation: the verb's arguments and who asked, where."""
+
+    args: tuple[str, ...] = ()
+    user: str = ""
+    channel: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer: a report view to render, or a plain message (help, errors, checks)."""
+
+    view: str | None = None
+    report: Report | None = None
+    text: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    error: bool = False  # the request could not be served; `text` says why
+    ephemeral: bool = False  # only the asker should see it (denials, usage errors)
+
+    @property
+    def title(self) -> str:
+        if self.report is None:
+            return self.text.splitlines()[0] if self.text else ""
+        score = self.report.score
+        return f"{self.report.cluster}: {score.total}/100 ({score.grade}, {score.label})"

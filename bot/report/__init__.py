@@ -1,0 +1,1 @@
+"""Reports: the view model and its renderers (text, Markdown, HTML, JSON, Block Kit)."""

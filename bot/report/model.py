@@ -1,0 +1,199 @@
+"""The Report view model: everything any answer or the weekly report shows, computed once.
+
+Like Alertmanager's template data, one model feeds every renderer (text, Markdown, HTML,
+Block Kit, JSON). Builders here turn a Snapshot, its findings and score into rows and facts;
+the renderers never reach back into raw API dicts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import scoring
+from bot.analyzers import analyze
+from bot.analyzers.base import CATALOGUE, Thresholds
+from bot.cluster.snapshot import Snapshot
+from bot.cluster.units import format_age, parse_time
+from bot.models import Finding, Score, Severity
+from bot.report.inventory import (
+    CertificateRow,
+    IngressRow,
+    NamespaceRow,
+    NodeRow,
+    StorageClassGroup,
+    WorkloadRow,
+    certificate_rows,
+    ingress_rows,
+    namespace_rows,
+    node_rows,
+    storage_groups,
+    workload_rows,
+)
+from bot.report.resources import Capacity, Utilisation, capacity, utilisation
+from bot.scoring import AREA_TITLES, area_of
+
+PRIORITY = {Severity.CRITICAL: "Critical", Severity.WARNING: "High", Severity.INFO: "Low"}
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    nodes: int
+    control_plane: tuple[str, ...]
+    workers: tuple[str, ...]
+    os_images: tuple[str, ...]
+    kubelet_versions: tuple[str, ...]
+    runtimes: tuple[str, ...]
+    architectures: tuple[str, ...]
+    age: str
+    namespaces: int
+    pods: int
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    priority: str
+    area: str
+    finding: Finding
+
+
+@dataclass(frozen=True)
+class RecentChange:
+    kind: str
+    namespace: str
+    name: str
+    age: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class Report:
+    cluster: str
+    source: str
+    generated_at: datetime
+    data_age: str  # "" when the data is fresh
+    score: Score
+    facts: ClusterFacts
+    nodes: tuple[NodeRow, ...]
+    namespaces: tuple[NamespaceRow, ...]
+    workloads: tuple[WorkloadRow, ...]
+    storage: tuple[StorageClassGroup, ...]
+    ingresses: tuple[IngressRow, ...]
+    certificates: tuple[CertificateRow, ...]
+    issues: tuple[Issue, ...]
+    recent: tuple[RecentChange, ...]
+    utilisation: Utilisation
+    capacity: Capacity
+    notes: tuple[str, ...] = ()
+    severity_counts: dict[str, int] = field(default_factory=dict)
+
+    def issues_in(self, namespace: str | None) -> tuple[Issue, ...]:
+        if not namespace:
+            return self.issues
+        return tuple(i for i in self.issues if i.finding.subject.namespace == namespace)
+
+
+def build_report(
+    snapshot: Snapshot, findings: list[Finding], score: Score, *, now: datetime | None = None
+) -> Report:
+    now = now or snapshot.taken_at
+    return Report(
+        cluster=snapshot.cluster,
+        source=snapshot.source,
+        generated_at=now,
+        data_age=_data_age(snapshot, now),
+        score=score,
+        facts=_facts(snapshot, now),
+        nodes=node_rows(snapshot, now),
+        namespaces=namespace_rows(snapshot, findings),
+        workloads=workload_rows(snapshot),
+        storage=storage_groups(snapshot),
+        ingresses=ingress_rows(snapshot, findings),
+        certificates=certificate_rows(snapshot, now),
+        issues=_issues(findings),
+        recent=_recent(snapshot, now),
+        utilisation=utilisation(snapshot),
+        capacity=capacity(snapshot),
+        notes=_notes(snapshot),
+        severity_counts=dict(Counter(f.severity.value for f in findings)),
+    )
+
+
+def _data_age(snapshot: Snapshot, now: datetime) -> str:
+    seconds = (now - snapshot.taken_at).total_seconds()
+    return f"data is {format_age(seconds)} old" if seconds >= 60 else ""
+
+
+def _facts(snapshot: Snapshot, now: datetime) -> ClusterFacts:
+    nodes = snapshot.items("nodes")
+    infos = [(n.get("status") or {}).get("nodeInfo") or {} for n in nodes]
+    control = tuple(r.name for r in node_rows(snapshot, now) if r.control_plane)
+    workers = tuple(r.name for r in node_rows(snapshot, now) if not r.control_plane)
+    created = [parse_time((n.get("metadata") or {}).get("creationTimestamp")) for n in nodes]
+    oldest = min((c for c in created if c), default=None)
+    return ClusterFacts(
+        nodes=len(nodes),
+        control_plane=control,
+        workers=workers,
+        os_images=_distinct(i.get("osImage") for i in infos),
+        kubelet_versions=_distinct(i.get("kubeletVersion") for i in infos),
+        runtimes=_distinct(i.get("containerRuntimeVersion") for i in infos),
+        architectures=_distinct(i.get("architecture") for i in infos),
+        age=format_age((now - oldest).total_seconds()) if oldest else "unknown",
+        namespaces=len(snapshot.items("namespaces")),
+        pods=len(snapshot.items("pods")),
+    )
+
+
+def _distinct(values: object) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if isinstance(v, str) and v))  # type: ignore[attr-defined]
+
+
+def _issues(findings: list[Finding]) -> tuple[Issue, ...]:
+    def impact(f: Finding) -> tuple[int, int, str]:
+        return (-f.severity.rank, -len(f.pods), f.key)
+
+    ordered = sorted(findings, key=impact)
+    return tuple(
+        Issue(n, PRIORITY[f.severity], AREA_TITLES[area_of(f)], f)
+        for n, f in enumerate(ordered, start=1)
+    )
+
+
+RECENT_WINDOW_DAYS = 14
+
+
+def _recent(snapshot: Snapshot, now: datetime) -> tuple[RecentChange, ...]:
+    """Namespaces and workloads created in the last two weeks, newest first."""
+    changes = []
+    for key, kind in (("namespaces", "Namespace"), ("deployments", "Deployment"),
+                      ("statefulsets", "StatefulSet"), ("daemonsets", "DaemonSet"),
+                      ("cronjobs", "CronJob")):
+        for obj in snapshot.items(key):
+            meta = obj.get("metadata") or {}
+            created = parse_time(meta.get("creationTimestamp"))
+            if created and (now - created).days < RECENT_WINDOW_DAYS:
+                changes.append(RecentChange(kind, meta.get("namespace", ""), meta.get("name", ""),
+                                            format_age((now - created).total_seconds()), created))
+    return tuple(sorted(changes, key=lambda c: c.created, reverse=True))
+
+
+def _notes(snapshot: Snapshot) -> tuple[str, ...]:
+    names = {"nodemetrics": "metrics-server (metrics.k8s.io)", "longhornvolumes": "Longhorn",
+             "certificates": "cert-manager", "secrets": "Secrets (names only)"}
+    return tuple(f"{names.get(k, k)}: {why}" for k, why in sorted(snapshot.absent.items()))
+
+
+def check_summary(code: str) -> str:
+    check = CATALOGUE.get(code)
+    return check.summary if check else ""
+
+
+def diagnose(
+    snapshot: Snapshot, *, now: datetime | None = None, thresholds: Thresholds | None = None
+) -> Report:
+    """Analyze, score and build the report of one snapshot: the whole pipeline."""
+    findings = analyze(snapshot, now=now, thresholds=thresholds)
+    return build_report(snapshot, findings, scoring.score(snapshot, findings), now=now)

@@ -1,0 +1,72 @@
+"""What every command shares: its declaration, its context, and argument parsing.
+
+A command is a verb (`health`, `nodes`, ...) with a one-line summary and usage, and a pure
+`run(ctx, request) -> Reply`. The context hands it the cluster source; the analysis of one
+snapshot is computed once and shared by the commands that read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.analyzers.base import Thresholds
+from bot.chat.base import Reply, Request
+from bot.cluster.snapshot import Snapshot
+from bot.cluster.source import ClusterSource, SourceError
+from bot.report.model import Report, diagnose
+
+
+class UsageError(Exception):
+    """The arguments do not fit the command; the message says how to call it."""
+
+
+@dataclass
+class Context:
+    source: ClusterSource | None
+    clock: Callable[[], datetime] | None = None  # None: the snapshot's own time
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    _cached: tuple[Snapshot, Report] | None = field(default=None, repr=False)
+
+    def report(self) -> Report:
+        """The diagnosed report of the current snapshot, reused while the snapshot is."""
+        if self.source is None:
+            raise SourceError("no cluster source configured")
+        snapshot = self.source.snapshot()
+        if self._cached is None or self._cached[0] is not snapshot:
+            now = self.clock() if self.clock else None
+            self._cached = (snapshot, diagnose(snapshot, now=now, thresholds=self.thresholds))
+        return self._cached[1]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    usage: str
+    run: Callable[[Context, Request], Reply]
+
+
+@dataclass(frozen=True)
+class Arguments:
+    positional: tuple[str, ...]
+    flags: frozenset[str]
+
+
+def parse(request: Request, *, flags: frozenset[str] = frozenset(), max_positional: int = 0,
+          usage: str) -> Arguments:
+    given_flags = {a for a in request.args if a.startswith("-")}
+    unknown = given_flags - flags
+    positional = tuple(a for a in request.args if not a.startswith("-"))
+    if unknown:
+        raise UsageError(f"unknown option {sorted(unknown)[0]}; usage: {usage}")
+    if len(positional) > max_positional:
+        raise UsageError(f"too many arguments; usage: {usage}")
+    return Arguments(positional, frozenset(given_flags))
+
+
+def view_reply(ctx: Context, view: str, request: Request, usage: str) -> Reply:
+    """The reply of a command that shows one report view and takes no arguments."""
+    parse(request, usage=usage)
+    return Reply(view=view, report=ctx.report())
