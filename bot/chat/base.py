@@ -7,7 +7,7 @@ format from the same view model, so no command knows which chat it serves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from bot.report.model import Report
 
@@ -38,3 +38,19 @@ class Reply:
             return self.text.splitlines()[0] if self.text else ""
         score = self.report.score
         return f"{self.report.cluster}: {score.total}/100 ({score.grade}, {score.label})"
+
+
+class ChatAdapter(Protocol):
+    """A chat platform the bot serves (Slack, Matrix, console).
+
+    `start()` begins receiving commands in the background and returns; `post()` sends an
+    unprompted message (the weekly report) to a channel or room; `stop()` disconnects.
+    """
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def post(self, destination: str, reply: Reply) -> None: ...
