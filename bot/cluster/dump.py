@@ -47,11 +47,12 @@ def load_paths(paths: Iterable[str | Path], *, taken_at: datetime | None = None)
     """Read every given file or dump directory into one Snapshot."""
     collected: dict[str, list[dict[str, Any]]] = defaultdict(list)
     names = []
-    for path in map(Path, paths):
-        names.append(path.name)
-        files = _dump_files(path) if path.is_dir() else [path]
-        for file in files:
-            _collect(file, collected)
+    with paused_gc():  # parsing and trimming make millions of objects and no cycles
+        for path in map(Path, paths):
+            names.append(path.name)
+            files = _dump_files(path) if path.is_dir() else [path]
+            for file in files:
+                _collect(file, collected)
     if not any(collected.values()):
         raise DumpError(f"{', '.join(names)}: no Kubernetes objects found")
     return Snapshot.build(
@@ -117,8 +118,7 @@ def _parse(file: Path) -> Any:
     if not data.strip():
         raise DumpError(f"{file}: file is empty")
     try:
-        with paused_gc():
-            return orjson.loads(data)
+        return orjson.loads(data)
     except orjson.JSONDecodeError as error:
         raise DumpError(f"{file}: not valid JSON ({error})") from None
 

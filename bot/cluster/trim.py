@@ -6,8 +6,10 @@ a few MB instead of hundreds. Every source (dump, live list, watch event, demo) 
 `trim()`, so tests on fixtures exercise the same shape the bot holds in production.
 
 A spec is a nested dict: `True` keeps a value whole, a dict recurses (into each element when
-the value is a list). A field an analyzer reads must be listed here; tests load their fixtures
-through the Snapshot, so a missing entry shows up as a failing analyzer test.
+the value is a list), a function returns what to keep of the value (None: nothing). Small
+leaf structures (probes, conditions, container states) are kept whole: copying them would cost
+more time than the memory it saves. A field an analyzer reads must be listed here; tests load
+their fixtures through the Snapshot, so a missing entry shows up as a failing analyzer test.
 """
 
 from __future__ import annotations
@@ -15,6 +17,20 @@ from __future__ import annotations
 from typing import Any
 
 Spec = dict[str, Any]
+
+
+def _kept_annotations(annotations: Any) -> Any:
+    if not isinstance(annotations, dict):
+        return None
+    return {k: v for k, v in annotations.items() if k in _KEEP_ANNOTATIONS} or None
+
+
+def _env_references(env: Any) -> Any:
+    """Only env entries that reference a Secret or ConfigMap (for CreateContainerConfigError)."""
+    if not isinstance(env, list):
+        return None
+    return [{"name": e.get("name"), "valueFrom": e["valueFrom"]} for e in env
+            if isinstance(e, dict) and e.get("valueFrom")] or None
 
 _KEEP_ANNOTATIONS = frozenset(
     {
@@ -38,50 +54,25 @@ METADATA: Spec = {
     "deletionTimestamp": True,
     "deletionGracePeriodSeconds": True,
     "labels": True,
-    "annotations": True,  # filtered to _KEEP_ANNOTATIONS below
-    "ownerReferences": {"kind": True, "name": True, "uid": True, "controller": True},
+    "annotations": _kept_annotations,
+    "ownerReferences": True,
     "generation": True,
     "finalizers": True,
 }
 
-_PROBE: Spec = {
-    "httpGet": {"path": True, "port": True},
-    "tcpSocket": {"port": True},
-    "exec": {"command": True},
-    "grpc": {"port": True},
-    "initialDelaySeconds": True,
-    "periodSeconds": True,
-    "timeoutSeconds": True,
-    "failureThreshold": True,
-    "successThreshold": True,
-}
 
 _CONTAINER: Spec = {
     "name": True,
     "image": True,
     "imagePullPolicy": True,
     "resources": True,
-    "livenessProbe": _PROBE,
-    "readinessProbe": _PROBE,
-    "startupProbe": _PROBE,
-    "env": {"name": True, "valueFrom": True},  # refs only: values may hold secrets
+    "livenessProbe": True,
+    "readinessProbe": True,
+    "startupProbe": True,
+    "env": _env_references,  # values may hold secrets, and only references are read
     "envFrom": True,
-    "ports": {"containerPort": True, "name": True, "protocol": True},
-    "volumeMounts": {"name": True, "mountPath": True},
 }
 
-_CONTAINER_STATE: Spec = {
-    "waiting": {"reason": True, "message": True},
-    "running": {"startedAt": True},
-    "terminated": {
-        "reason": True,
-        "message": True,
-        "exitCode": True,
-        "signal": True,
-        "startedAt": True,
-        "finishedAt": True,
-    },
-}
 
 _CONTAINER_STATUS: Spec = {
     "name": True,
@@ -90,18 +81,10 @@ _CONTAINER_STATUS: Spec = {
     "ready": True,
     "started": True,
     "restartCount": True,
-    "state": _CONTAINER_STATE,
-    "lastState": _CONTAINER_STATE,
+    "state": True,
+    "lastState": True,
 }
 
-_CONDITIONS: Spec = {
-    "type": True,
-    "status": True,
-    "reason": True,
-    "message": True,
-    "lastTransitionTime": True,
-    "lastUpdateTime": True,
-}
 
 _POD_TEMPLATE: Spec = {
     "metadata": {"labels": True, "annotations": True},
@@ -135,7 +118,7 @@ POD: Spec = {
         "hostIP": True,
         "podIP": True,
         "qosClass": True,
-        "conditions": _CONDITIONS,
+        "conditions": True,
         "containerStatuses": _CONTAINER_STATUS,
         "initContainerStatuses": _CONTAINER_STATUS,
     },
@@ -149,7 +132,7 @@ _WORKLOAD_STATUS: Spec = {
     "updatedReplicas": True,
     "currentReplicas": True,
     "observedGeneration": True,
-    "conditions": _CONDITIONS,
+    "conditions": True,
     # DaemonSet
     "desiredNumberScheduled": True,
     "currentNumberScheduled": True,
@@ -190,7 +173,7 @@ _JOB: Spec = {
         "failed": True,
         "startTime": True,
         "completionTime": True,
-        "conditions": _CONDITIONS,
+        "conditions": True,
     },
 }
 
@@ -202,7 +185,7 @@ SPECS: dict[str, Spec] = {
         "status": {
             "capacity": True,
             "allocatable": True,
-            "conditions": _CONDITIONS,
+            "conditions": True,
             "addresses": True,
             "nodeInfo": True,
             "images": {"names": True},  # imagePullPolicy Never: which nodes hold an image
@@ -348,7 +331,7 @@ SPECS: dict[str, Spec] = {
             "renewBefore": True,
         },
         "status": {
-            "conditions": _CONDITIONS,
+            "conditions": True,
             "notAfter": True,
             "notBefore": True,
             "renewalTime": True,
@@ -359,20 +342,21 @@ SPECS: dict[str, Spec] = {
 
 def trim(obj: Any, spec: Spec) -> Any:
     """Return a copy of `obj` holding only the fields named in `spec`."""
-    if isinstance(obj, list):
+    if type(obj) is list:
         return [trim(item, spec) for item in obj]
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
         return obj
     out: dict[str, Any] = {}
-    for key, sub in spec.items():
-        if key not in obj:
-            continue
-        value = obj[key]
-        if key == "annotations" and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if k in _KEEP_ANNOTATIONS}
-            if not value:
-                continue
-        out[key] = value if sub is True else trim(value, sub)
+    for key, value in obj.items():
+        sub = spec.get(key)
+        if sub is True:
+            out[key] = value
+        elif type(sub) is dict:
+            out[key] = trim(value, sub)
+        elif sub is not None:
+            kept = sub(value)
+            if kept is not None:
+                out[key] = kept
     return out
 
 

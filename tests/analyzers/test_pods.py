@@ -97,7 +97,8 @@ def test_liveness_probe_kills_are_recognised(screener, only):
     assert "kubectl -n financial-screener patch deployment flower --type=json" in f.recommendation
     patch = json_patch(f.recommendation)
     assert patch[0] == {"op": "add", "path": "/spec/template/spec/containers/0/startupProbe",
-                        "value": {"httpGet": {"path": "/healthcheck", "port": 5555},
+                        "value": {"httpGet": {"path": "/healthcheck", "port": 5555,
+                                              "scheme": "HTTP"},
                                   "periodSeconds": 10, "failureThreshold": 30}}
     assert patch[1]["path"].endswith("/livenessProbe/timeoutSeconds") and patch[1]["value"] == 5
     assert [p.action for p in f.proposals] == ["logs", "describe", "rollout-restart"]

@@ -180,7 +180,7 @@ def test_flower_is_killed_by_its_liveness_probe(snap: Snapshot, namespace: str,
     assert deploy["status"].get("availableReplicas", 0) == 0
     [pod] = pods_in(snap, namespace, component="flower")
     probe = pod["spec"]["containers"][0]["livenessProbe"]
-    assert probe == {"httpGet": {"path": "/healthcheck", "port": 5555},
+    assert probe == {"httpGet": {"path": "/healthcheck", "port": 5555, "scheme": "HTTP"},
                      "initialDelaySeconds": 30, "periodSeconds": 10, "timeoutSeconds": 1,
                      "failureThreshold": 3, "successThreshold": 1}
     status = main_status(pod)
@@ -419,12 +419,14 @@ _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 def _by_identity(snapshot: Snapshot) -> dict[tuple[str, str, str], Any]:
     """Objects by (key, namespace, name), with timestamps of the last hour (what is still
-    happening: heartbeats, metrics, the latest crash) and resourceVersions masked."""
+    happening: heartbeats, metrics, the latest crash), resourceVersions and the container IDs
+    of each run (a new crash is a new container) masked."""
     recent = snapshot.taken_at - timedelta(hours=1)
 
     def mask(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: mask(v) for k, v in value.items() if k != "resourceVersion"}
+            return {k: mask(v) for k, v in value.items()
+                    if k not in ("resourceVersion", "containerID")}
         if isinstance(value, list):
             return [mask(v) for v in value]
         if isinstance(value, str) and _TIMESTAMP.match(value) and \

@@ -20,7 +20,9 @@ def pod(name: str, namespace: str = "default", *, kind: bool = True, phase: str 
             "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}"},
         },
         "spec": {"containers": [{"name": "app", "image": "nginx:1.27",
-                                 "env": [{"name": "PASSWORD", "value": "hunter2"}]}],
+                                 "env": [{"name": "PASSWORD", "value": "hunter2"},
+                                         {"name": "TOKEN", "valueFrom": {"secretKeyRef": {
+                                             "name": "api", "key": "token"}}}]}],
                  "nodeName": "pi-worker-01"},
         "status": {"phase": phase},
     }
@@ -51,7 +53,9 @@ def test_kubectl_get_list_loads_every_kind_and_trims(tmp_path):
     assert {p["metadata"]["name"] for p in pods} == {"web-1", "web-2"}
     meta = pods[0]["metadata"]
     assert "managedFields" not in meta and "annotations" not in meta
-    assert pods[0]["spec"]["containers"][0]["env"] == [{"name": "PASSWORD"}]  # value dropped
+    # plain values may be secrets and are dropped; references are kept for diagnosis
+    assert pods[0]["spec"]["containers"][0]["env"] == [
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}}]
 
 
 def test_typed_list_items_without_kind_take_the_list_kind(tmp_path):
