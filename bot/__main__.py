@@ -67,7 +67,7 @@ def output(reply: Reply, fmt: str) -> str:
         return reply.text.rstrip() + "\n"
     if fmt == "json":
         return render_json(reply.view, reply.report, reply.options.get("namespace"))
-    return render(reply.view, reply.report, fmt, **reply.options)
+    return render(reply.view, reply.report, fmt, prefix="clusterbot", **reply.options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

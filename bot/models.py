@@ -75,6 +75,14 @@ class Finding:
     proposals: tuple[Proposal, ...] = ()
 
     @property
+    def headline(self) -> str:
+        """The title, qualified by namespace when it starts with the subject's bare name."""
+        s = self.subject
+        if s.namespace and self.title.startswith(f"{s.name}:"):
+            return f"{s.namespace}/{self.title}"
+        return self.title
+
+    @property
     def key(self) -> str:
         """Stable identity across snapshots: the same problem on the same object."""
         s = self.subject
@@ -89,6 +97,7 @@ class AreaScore:
     score: int | None  # None: nothing in this area to judge
     findings: int = 0
     summary: str = ""
+    worst: Severity | None = None
 
 
 @dataclass(frozen=True, slots=True)

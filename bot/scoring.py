@@ -127,8 +127,9 @@ def _area_score(area: Area, populated: set[str], findings: list[Finding]) -> Are
     value = 100.0
     for f in mine:
         value *= KEEP_FACTOR[Severity.INFO if f.key in secondary else f.severity]
-    summary = "; ".join(dict.fromkeys(f.title for f in mine[:3])) or "no problems found"
-    return AreaScore(area.title, round(value), len(mine), summary)
+    summary = "; ".join(dict.fromkeys(f.headline for f in mine[:3])) or "no problems found"
+    worst = max((f.severity for f in mine), key=lambda s: s.rank, default=None)
+    return AreaScore(area.title, round(value), len(mine), summary, worst)
 
 
 def grade_of(total: int) -> tuple[str, str]:

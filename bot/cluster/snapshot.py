@@ -31,6 +31,10 @@ class Snapshot:
     source: str = ""
     cluster: str = "cluster"
     absent: Mapping[str, str] = field(default_factory=dict)
+    # Freshness, for a live source that lost the API server: why the data may be behind
+    # ("API server unreachable since 10:42 UTC") and when it was last known current.
+    stale: str = ""
+    synced_at: datetime | None = None  # None: current as of taken_at
 
     @classmethod
     def build(
@@ -42,6 +46,8 @@ class Snapshot:
         cluster: str = "cluster",
         absent: Mapping[str, str] | None = None,
         trimmed: bool = False,
+        stale: str = "",
+        synced_at: datetime | None = None,
     ) -> Snapshot:
         """Make a snapshot from raw objects per collection key (untrimmed unless `trimmed`)."""
         unknown = set(objects) - set(BY_KEY)
@@ -61,6 +67,8 @@ class Snapshot:
             source=source,
             cluster=cluster,
             absent=missing,
+            stale=stale,
+            synced_at=synced_at,
         )
 
     # -- access ---------------------------------------------------------------------------
@@ -74,6 +82,10 @@ class Snapshot:
 
     def count(self) -> int:
         return sum(len(v) for v in self.collections.values())
+
+    def data_age(self, now: datetime) -> float:
+        """Seconds between when the data was last known current and `now`."""
+        return max(0.0, (now - (self.synced_at or self.taken_at)).total_seconds())
 
     # -- lookups the analyzers share -------------------------------------------------------
 

@@ -44,7 +44,15 @@ def memory_bytes(value: object) -> float | None:
 
 
 def format_cpu(cores: float) -> str:
-    return f"{cores * 1000:.0f}m" if cores < 10 else f"{cores:.1f}"
+    """Millicores below 10 cores (185m), whole cores above (32)."""
+    if cores < 10:
+        return f"{cores * 1000:.0f}m"
+    return f"{cores:.0f}" if cores.is_integer() else f"{cores:.1f}"
+
+
+def format_mebibytes(size: float) -> str:
+    """Memory as `kubectl top` prints it: 3065Mi."""
+    return f"{size / 2**20:.0f}Mi"
 
 
 def format_bytes(size: float) -> str:

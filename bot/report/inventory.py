@@ -13,7 +13,14 @@ from datetime import datetime
 from bot.analyzers.nodes import node_usage
 from bot.analyzers.storage import pvc_usage
 from bot.cluster.snapshot import Obj, Snapshot
-from bot.cluster.units import format_age, format_bytes, format_cpu, parse_time, quantity
+from bot.cluster.units import (
+    format_age,
+    format_bytes,
+    format_cpu,
+    format_mebibytes,
+    parse_time,
+    quantity,
+)
 from bot.models import Finding
 
 ROLE_PREFIX = "node-role.kubernetes.io/"
@@ -86,7 +93,7 @@ def _node_row(node: Obj, usage: dict, pods: dict[str, int], now: datetime) -> No
         control_plane=bool({"control-plane", "master"} & set(roles)),
         address=addresses.get("InternalIP") or "",
         cpu=format_cpu(used.cpu_cores) if used else "n/a",
-        memory=format_bytes(used.mem_bytes) if used else "n/a",
+        memory=format_mebibytes(used.mem_bytes) if used else "n/a",
         cpu_pct=used.cpu_pct if used else None,
         memory_pct=used.mem_pct if used else None,
         pressure=tuple(sorted(t for t, s in conditions.items()

@@ -69,6 +69,16 @@ class RecentChange:
 
 
 @dataclass(frozen=True)
+class RecentGroup:
+    """What appeared in one namespace lately; `new_namespace` when the namespace itself did."""
+
+    namespace: str
+    new_namespace: bool
+    age: str
+    changes: tuple[RecentChange, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     cluster: str
     source: str
@@ -83,7 +93,7 @@ class Report:
     ingresses: tuple[IngressRow, ...]
     certificates: tuple[CertificateRow, ...]
     issues: tuple[Issue, ...]
-    recent: tuple[RecentChange, ...]
+    recent: tuple[RecentGroup, ...]
     utilisation: Utilisation
     capacity: Capacity
     notes: tuple[str, ...] = ()
@@ -121,9 +131,17 @@ def build_report(
     )
 
 
+_SPOKEN_UNITS = {"s": "s", "m": "min", "h": "h", "d": "days"}
+
+
 def _data_age(snapshot: Snapshot, now: datetime) -> str:
-    seconds = (now - snapshot.taken_at).total_seconds()
-    return f"data is {format_age(seconds)} old" if seconds >= 60 else ""
+    """"data is 4 min old: API server unreachable since 10:42 UTC", or "" when under a minute."""
+    seconds = snapshot.data_age(now)
+    if seconds < 60:
+        return ""
+    age = format_age(seconds)
+    said = f"data is {age[:-1]} {_SPOKEN_UNITS[age[-1]]} old"
+    return f"{said}: {snapshot.stale}" if snapshot.stale else said
 
 
 def _facts(snapshot: Snapshot, now: datetime) -> ClusterFacts:
@@ -165,19 +183,34 @@ def _issues(findings: list[Finding]) -> tuple[Issue, ...]:
 RECENT_WINDOW_DAYS = 14
 
 
-def _recent(snapshot: Snapshot, now: datetime) -> tuple[RecentChange, ...]:
-    """Namespaces and workloads created in the last two weeks, newest first."""
-    changes = []
-    for key, kind in (("namespaces", "Namespace"), ("deployments", "Deployment"),
-                      ("statefulsets", "StatefulSet"), ("daemonsets", "DaemonSet"),
-                      ("cronjobs", "CronJob")):
-        for obj in snapshot.items(key):
-            meta = obj.get("metadata") or {}
-            created = parse_time(meta.get("creationTimestamp"))
-            if created and (now - created).days < RECENT_WINDOW_DAYS:
-                changes.append(RecentChange(kind, meta.get("namespace", ""), meta.get("name", ""),
-                                            format_age((now - created).total_seconds()), created))
-    return tuple(sorted(changes, key=lambda c: c.created, reverse=True))
+def _recent(snapshot: Snapshot, now: datetime) -> tuple[RecentGroup, ...]:
+    """Namespaces and workloads created in the last two weeks, by namespace, newest first."""
+    changes = [c for key, kind in (("namespaces", "Namespace"), ("deployments", "Deployment"),
+                                   ("statefulsets", "StatefulSet"), ("daemonsets", "DaemonSet"),
+                                   ("cronjobs", "CronJob"))
+               for c in _created_since(snapshot, key, kind, now)]
+    groups = []
+    for namespace in dict.fromkeys(c.namespace or c.name for c in
+                                   sorted(changes, key=lambda c: c.created, reverse=True)):
+        own = [c for c in changes if c.kind == "Namespace" and c.name == namespace]
+        items = tuple(sorted((c for c in changes if c.kind != "Namespace"
+                              and c.namespace == namespace), key=lambda c: c.created,
+                             reverse=True))
+        newest = own[0] if own else items[0]
+        groups.append(RecentGroup(namespace, bool(own), newest.age, items))
+    return tuple(groups)
+
+
+def _created_since(snapshot: Snapshot, key: str, kind: str,
+                   now: datetime) -> list[RecentChange]:
+    found = []
+    for obj in snapshot.items(key):
+        meta = obj.get("metadata") or {}
+        created = parse_time(meta.get("creationTimestamp"))
+        if created and (now - created).days < RECENT_WINDOW_DAYS:
+            found.append(RecentChange(kind, meta.get("namespace", ""), meta.get("name", ""),
+                                      format_age((now - created).total_seconds()), created))
+    return found
 
 
 def _notes(snapshot: Snapshot) -> tuple[str, ...]:

@@ -23,13 +23,13 @@ class Markdown:
     name = "markdown"
 
     def h1(self, text: str) -> str:
-        return f"# {text}"
+        return f"# {text}\n"
 
     def h2(self, text: str) -> str:
-        return f"## {text}"
+        return f"## {text}\n"
 
     def h3(self, text: str) -> str:
-        return f"### {text}"
+        return f"### {text}\n"
 
     def bold(self, text: object) -> str:
         return f"**{text}**"
@@ -54,13 +54,13 @@ class Text(Markdown):
     name = "text"
 
     def h1(self, text: str) -> str:
-        return f"{text}\n{'=' * len(text)}"
+        return f"{text}\n{'=' * len(text)}\n"
 
     def h2(self, text: str) -> str:
-        return f"{text}\n{'-' * len(text)}"
+        return f"{text}\n{'-' * len(text)}\n"
 
     def h3(self, text: str) -> str:
-        return f"{text}:"
+        return f"{text}\n"
 
     def bold(self, text: object) -> str:
         return str(text)
@@ -91,9 +91,13 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # output is Markdown/text; HTML is produced from Markdown below
     )
-    env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
+    env.filters["plural"] = _plural
     env.filters.update(TABLE_CELLS)
     return env
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _pct(value: int | None) -> str:
@@ -111,7 +115,8 @@ TABLE_CELLS: dict[str, Any] = {
     "namespace_cells": lambda n: [
         n.name, n.workloads or "-", f"{n.pods}" + (f" ({n.failing} not running)" if n.failing
                                                    else ""),
-        _NAMESPACE_STATUS[n.status] + (f", {n.problems} problems" if n.problems else "")],
+        _NAMESPACE_STATUS[n.status] + (f", {_plural(n.problems, 'problem')}" if n.problems
+                                       else "")],
     "pvc_cells": lambda p: [p.namespace, p.name, p.size,
                             f"{p.used} ({p.used_pct}%)" if p.used else "unknown", p.phase],
     "ingress_cells": lambda i: [i.url, i.namespace, i.service,
