@@ -23,9 +23,11 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 CHILD = r"""
-import gc, json, resource, sys, time
+import gc, json, sys, time
 mode, path = sys.argv[1], sys.argv[2]
-def rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss_mb():  # VmHWM: peak RSS of this program (ru_maxrss would include the forking parent)
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 if mode == "floor":
     import orjson
     base = rss_mb(); t0 = time.perf_counter()

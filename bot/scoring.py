@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from bot.cluster.fields import meta, spec, text
 from bot.cluster.snapshot import Snapshot
 from bot.models import AreaScore, Finding, Score, Severity
 
@@ -69,8 +70,8 @@ def area_of(finding: Finding) -> str:
 
 def populated_areas(snapshot: Snapshot) -> set[str]:
     """Areas with something in them to judge; the others score "n/a"."""
-    namespaces = {(o.get("metadata") or {}).get("name", "") for o in snapshot.items("namespaces")}
-    namespaces |= {(p.get("metadata") or {}).get("namespace", "") for p in snapshot.items("pods")}
+    namespaces = {text(meta(o).get("name")) for o in snapshot.items("namespaces")}
+    namespaces |= {text(meta(p).get("namespace")) for p in snapshot.items("pods")}
     by_area = {NAMESPACE_AREAS.get(ns, "applications") for ns in namespaces if ns}
     found = set()
     if snapshot.items("nodes"):
@@ -82,12 +83,12 @@ def populated_areas(snapshot: Snapshot) -> set[str]:
     if snapshot.items("ingresses") or snapshot.items("services"):
         found.add("networking")
     app_pods = [p for p in snapshot.items("pods")
-                if NAMESPACE_AREAS.get((p.get("metadata") or {}).get("namespace", ""),
+                if NAMESPACE_AREAS.get(text(meta(p).get("namespace")),
                                        "applications") == "applications"]
     if app_pods:
         found.add("applications")
     if snapshot.items("certificates") or any(
-            (i.get("spec") or {}).get("tls") for i in snapshot.items("ingresses")):
+            spec(i).get("tls") for i in snapshot.items("ingresses")):
         found.add("security")
     return found
 

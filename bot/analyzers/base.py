@@ -3,7 +3,8 @@
 Like Popeye, every problem clusterbot can report has a stable code registered here with its
 severity and a one-line description (`clusterbot checks` prints the catalogue). Analyzers are
 pure functions `analyze(ctx) -> Iterable[Finding]`; `guarded()` runs one object at a time so a
-malformed object yields a "could not analyze" finding instead of losing every other finding.
+malformed object yields a "could not analyze" finding instead of losing every other finding,
+and `per_run` builds an index (or a diagnosis several analyzers read) once per run.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
-from bot.cluster.snapshot import Snapshot
+from bot.cluster.fields import as_dict, text
+from bot.cluster.snapshot import Obj, Snapshot
 from bot.config import Settings
 from bot.models import Finding, ObjectRef, Proposal, Severity
 
-Obj = dict[str, Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +72,28 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Context:
+    """One analysis run: the snapshot, the instant ages are measured from, the limits, and
+    what the run has already worked out (see `per_run`)."""
+
     snapshot: Snapshot
     now: datetime
     thresholds: Thresholds = field(default_factory=Thresholds)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def per_run(build: Callable[[Context], T]) -> Callable[[Context], T]:
+    """Compute `build(ctx)` once per analysis run, for indexes and diagnoses that several
+    checks (or analyzers) read: scanning every pod once per finding is what made analysis
+    slow on big clusters."""
+    key = f"{build.__module__}.{build.__qualname__}"
+
+    @wraps(build)
+    def once(ctx: Context) -> T:
+        if key not in ctx.memo:
+            ctx.memo[key] = build(ctx)
+        return ctx.memo[key]
+
+    return once
 
 
 def finding(
@@ -102,10 +124,19 @@ def finding(
     )
 
 
-def ref(kind: str, obj: Obj) -> ObjectRef:
-    meta = obj.get("metadata") or {}
-    return ObjectRef(kind, meta.get("name") or "?", meta.get("namespace") or "",
-                     meta.get("uid") or "")
+def ref(kind: str, obj: Any) -> ObjectRef:
+    """The object's reference; a missing or malformed name reads "?", never an error."""
+    meta = as_dict(obj.get("metadata")) if isinstance(obj, dict) else {}
+    return ObjectRef(kind, text(meta.get("name")) or "?", text(meta.get("namespace")),
+                     text(meta.get("uid")))
+
+
+def named(kind: str, obj: Obj) -> ObjectRef:
+    """The object's reference; an object without a name is malformed (ANALYZER-ERROR)."""
+    subject = ref(kind, obj)
+    if subject.name == "?":
+        raise ValueError(f"{kind} without metadata.name")
+    return subject
 
 
 def guarded(
@@ -116,7 +147,7 @@ def guarded(
         try:
             yield from analyze_one(obj)
         except Exception as error:  # noqa: BLE001 - one bad object must not hide the rest
-            subject = ref(kind, obj) if isinstance(obj, dict) else ObjectRef(kind, "?")
+            subject = ref(kind, obj)
             yield finding(
                 ANALYZER_ERROR, subject, reason="AnalyzerError",
                 title=f"Could not analyze {subject}",

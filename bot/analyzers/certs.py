@@ -14,10 +14,10 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from bot.analyzers.base import Context, Obj, check, finding, guarded, ref
+from bot.analyzers.base import Context, check, finding, guarded, named, ref
 from bot.analyzers.network import tls_entries
-from bot.analyzers.podstate import as_dict, condition, shorten, text
-from bot.analyzers.readers import describe, named, since, words
+from bot.analyzers.readers import Obj, condition, describe, shorten, since, words
+from bot.cluster.fields import as_dict, text
 from bot.cluster.snapshot import Snapshot
 from bot.cluster.units import format_age, parse_time
 from bot.models import Finding, ObjectRef, Severity

@@ -10,12 +10,21 @@ proposes is just the failed pods. Completed Jobs and their pods are healthy: no 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.analyzers import podstate as ps
-from bot.analyzers.base import Context, check, finding, guarded, ref
-from bot.analyzers.podstate import Obj, as_dict, text
+from bot.analyzers.base import Context, check, finding, guarded, named, per_run, ref
+from bot.analyzers.readers import (
+    Obj,
+    age_seconds,
+    condition,
+    containers,
+    exit_meaning,
+    plural,
+    shorten,
+    termination_text,
+)
+from bot.cluster.fields import as_dict, as_list, number, text
 from bot.cluster.snapshot import Snapshot
 from bot.cluster.units import format_age
 from bot.models import Finding, ObjectRef, Proposal, Severity
@@ -28,34 +37,44 @@ CRONJOB_SUSPENDED = check("CRONJOB-SUSPENDED", Severity.INFO, AREA,
 CRONJOB_LAST_FAILED = check("CRONJOB-LAST-FAILED", Severity.WARNING, AREA,
                             "A CronJob's most recent Job failed")
 
-PodsByJob = dict[tuple[str, str], list[Obj]]
-
 
 def analyze(ctx: Context) -> Iterable[Finding]:
-    pods = _pods_by_job(ctx.snapshot)
-    yield from guarded("Job", ctx.snapshot.items("jobs"), _on(ctx, pods, _job))
-    yield from guarded("CronJob", ctx.snapshot.items("cronjobs"), _on(ctx, pods, _cronjob))
+    yield from guarded("Job", ctx.snapshot.items("jobs"), lambda job: _job(ctx, job))
+    yield from guarded("CronJob", ctx.snapshot.items("cronjobs"),
+                       lambda cronjob: _cronjob(ctx, cronjob))
 
 
-def _on(ctx: Context, pods: PodsByJob,
-        fn: Callable[[Context, PodsByJob, Obj], list[Finding]]) -> Callable[[Obj], list[Finding]]:
-    return lambda obj: fn(ctx, pods, obj)
-
-
-def _pods_by_job(snapshot: Snapshot) -> PodsByJob:
+@per_run
+def _pods_by_job(ctx: Context) -> dict[tuple[str, str], list[Obj]]:
     """Pods by the Job that directly owns them (pods_of() answers with the CronJob instead)."""
-    index: PodsByJob = {}
-    for pod in snapshot.items("pods"):
+    index: dict[tuple[str, str], list[Obj]] = {}
+    for pod in ctx.snapshot.items("pods"):
         meta = as_dict(pod.get("metadata"))
-        for owner in ps.as_list(meta.get("ownerReferences")):
+        for owner in as_list(meta.get("ownerReferences")):
             if owner.get("kind") == "Job" and owner.get("controller") is not False:
                 key = (text(meta.get("namespace")), text(owner.get("name")))
                 index.setdefault(key, []).append(pod)
     return index
 
 
+@per_run
+def _jobs_by_cronjob(ctx: Context) -> dict[ObjectRef, list[Obj]]:
+    """Jobs by the CronJob that created them (only CronJobs that still exist)."""
+    index: dict[ObjectRef, list[Obj]] = {}
+    for job in ctx.snapshot.items("jobs"):
+        cronjob = _cronjob_of(ctx.snapshot, job)
+        if cronjob is not None:
+            index.setdefault(_key(cronjob), []).append(job)
+    return index
+
+
+def _key(subject: ObjectRef) -> ObjectRef:
+    """A reference without its uid, so the index finds an object whichever side knows it."""
+    return ObjectRef(subject.kind, subject.name, subject.namespace)
+
+
 def _failed(job: Obj) -> Obj:
-    failed = ps.condition(job, "Failed")
+    failed = condition(job, "Failed")
     return failed if failed.get("status") == "True" else {}
 
 
@@ -79,25 +98,25 @@ class Failure:
     pods: tuple[ObjectRef, ...]
 
 
-def _failure(ctx: Context, job: Obj, pods: PodsByJob) -> Failure:
-    condition = _failed(job)
+def _failure(ctx: Context, job: Obj) -> Failure:
+    failed = _failed(job)
     subject = ref("Job", job)
-    failed_pods = [p for p in pods.get((subject.namespace, subject.name), [])
+    failed_pods = [p for p in _pods_by_job(ctx).get((subject.namespace, subject.name), [])
                    if text(as_dict(p.get("status")).get("phase")) == "Failed"]
-    reason = text(condition.get("reason")) or "Failed"
-    ago = ps.age_seconds(ctx.now, condition.get("lastTransitionTime"))
+    reason = text(failed.get("reason")) or "Failed"
+    ago = age_seconds(ctx.now, failed.get("lastTransitionTime"))
     when = f" ({format_age(ago)} ago)" if ago is not None else ""
     exits = _exits(failed_pods)
     endings = _endings(failed_pods)
     said = _last_message(failed_pods)
     cause = f"{_limit_text(job, reason)}{when}: " + (
-        ", ".join(f"{_plural(n, 'pod')} {what}" for what, n in exits.most_common(3))
+        ", ".join(f"{plural(n, 'pod')} {what}" for what, n in exits.most_common(3))
         if exits else "its pods are gone, so their exit codes are unknown") + (
         f"; the last one said: {said}" if said else "")
     return Failure(
         reason=reason, cause=cause,
-        evidence=(f"Failed {reason}: {text(condition.get('message'))}",
-                  f"status.failed {ps.number(as_dict(job.get('status')).get('failed'))}",
+        evidence=(f"Failed {reason}: {text(failed.get('message'))}",
+                  f"status.failed {number(as_dict(job.get('status')).get('failed'))}",
                   *(f"{', '.join(names)}: {ending}" for ending, names in endings.items())),
         pods=tuple(ref("Pod", p) for p in failed_pods),
     )
@@ -109,9 +128,9 @@ def _limit_text(job: Obj, reason: str) -> str:
         return (f"it ran longer than its activeDeadlineSeconds "
                 f"{spec.get('activeDeadlineSeconds', '?')} and was stopped")
     if reason == "BackoffLimitExceeded":
-        failures = ps.number(status.get("failed"))
+        failures = number(status.get("failed"))
         return (f"its pods failed {failures} times, past its backoffLimit of "
-                f"{ps.number(spec.get('backoffLimit'), 6)}")
+                f"{number(spec.get('backoffLimit'), 6)}")
     return f"it failed ({reason})"
 
 
@@ -119,9 +138,9 @@ def _exits(pods: list[Obj]) -> Counter[str]:
     """'exited with code 1 (application error)' per failed pod, counted."""
     found: Counter[str] = Counter()
     for pod in pods:
-        term = next((c.terminated for c in ps.containers(pod) if c.terminated), {})
+        term = next((c.terminated for c in containers(pod) if c.terminated), {})
         code = term.get("exitCode")
-        found[f"exited with code {code} ({ps.exit_meaning(code)})" if term else
+        found[f"exited with code {code} ({exit_meaning(code)})" if term else
               f"ended {as_dict(pod.get('status')).get('reason') or 'Failed'}"] += 1
     return found
 
@@ -129,8 +148,8 @@ def _exits(pods: list[Obj]) -> Counter[str]:
 def _last_message(pods: list[Obj]) -> str:
     """The termination message of the most recently finished container, if it left one."""
     ended = [(text(c.terminated.get("finishedAt")), text(c.terminated.get("message")))
-             for pod in pods for c in ps.containers(pod) if c.terminated.get("message")]
-    return ps.shorten(max(ended)[1]) if ended else ""
+             for pod in pods for c in containers(pod) if c.terminated.get("message")]
+    return shorten(max(ended)[1]) if ended else ""
 
 
 def _endings(pods: list[Obj]) -> dict[str, list[str]]:
@@ -139,19 +158,15 @@ def _endings(pods: list[Obj]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for pod in pods:
         name = text(as_dict(pod.get("metadata")).get("name"))
-        for c in ps.containers(pod):
+        for c in containers(pod):
             if c.terminated:
-                ending = f"container {c.name} {ps.termination_text(c.terminated)}"
+                ending = f"container {c.name} {termination_text(c.terminated)}"
                 found.setdefault(ending, []).append(name)
     return found
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
-
-
 def _delete_pods(refs: tuple[ObjectRef, ...]) -> list[Proposal]:
-    return [Proposal("delete-failed-job-pods", f"Delete {_plural(len(refs), 'failed pod')}",
+    return [Proposal("delete-failed-job-pods", f"Delete {plural(len(refs), 'failed pod')}",
                      refs)] if refs else []
 
 
@@ -163,12 +178,12 @@ def _logs(refs: tuple[ObjectRef, ...]) -> list[Proposal]:
 # -- the checks -----------------------------------------------------------------------------
 
 
-def _job(ctx: Context, pods: PodsByJob, job: Obj) -> list[Finding]:
+def _job(ctx: Context, job: Obj) -> list[Finding]:
     if not _failed(job) or _cronjob_of(ctx.snapshot, job) is not None:
         return []  # healthy, running, or a CronJob's Job (reported with its CronJob)
-    subject = ref("Job", job)
+    subject = named("Job", job)
     ns, name = subject.namespace, subject.name
-    failure = _failure(ctx, job, pods)
+    failure = _failure(ctx, job)
     deadline = (" If the work legitimately takes longer, raise spec.activeDeadlineSeconds."
                 if failure.reason == "DeadlineExceeded" else "")
     return [finding(
@@ -184,20 +199,19 @@ def _job(ctx: Context, pods: PodsByJob, job: Obj) -> list[Finding]:
     )]
 
 
-def _cronjob(ctx: Context, pods: PodsByJob, cronjob: Obj) -> list[Finding]:
-    subject = ref("CronJob", cronjob)
+def _cronjob(ctx: Context, cronjob: Obj) -> list[Finding]:
+    subject = named("CronJob", cronjob)
     found = []
     if as_dict(cronjob.get("spec")).get("suspend") is True:
         found.append(_suspended(ctx, subject, cronjob))
-    latest = _latest_job(ctx.snapshot, subject)
+    latest = _latest_job(ctx, subject)
     if latest is not None and _failed(latest):
-        found.append(_last_failed(ctx, subject, cronjob, latest, pods))
+        found.append(_last_failed(ctx, subject, cronjob, latest))
     return found
 
 
-def _latest_job(snapshot: Snapshot, cronjob: ObjectRef) -> Obj | None:
-    jobs = [j for j in snapshot.items("jobs")
-            if ps.same_object(_cronjob_of(snapshot, j), cronjob)]
+def _latest_job(ctx: Context, cronjob: ObjectRef) -> Obj | None:
+    jobs = _jobs_by_cronjob(ctx).get(_key(cronjob), [])
     started = [(text(as_dict(j.get("status")).get("startTime"))
                 or text(as_dict(j.get("metadata")).get("creationTimestamp")), j) for j in jobs]
     return max(started, key=lambda pair: pair[0])[1] if started else None
@@ -207,7 +221,7 @@ def _suspended(ctx: Context, subject: ObjectRef, cronjob: Obj) -> Finding:
     ns, name = subject.namespace, subject.name
     status = as_dict(cronjob.get("status"))
     last = status.get("lastScheduleTime")
-    age = ps.age_seconds(ctx.now, last)
+    age = age_seconds(ctx.now, last)
     return finding(
         CRONJOB_SUSPENDED, subject, reason="Suspended", title=f"{name}: CronJob suspended",
         cause="spec.suspend is true, so its schedule "
@@ -222,12 +236,11 @@ def _suspended(ctx: Context, subject: ObjectRef, cronjob: Obj) -> Finding:
     )
 
 
-def _last_failed(ctx: Context, subject: ObjectRef, cronjob: Obj, job: Obj,
-                 pods: PodsByJob) -> Finding:
+def _last_failed(ctx: Context, subject: ObjectRef, cronjob: Obj, job: Obj) -> Finding:
     ns, name = subject.namespace, subject.name
     job_name = ref("Job", job).name
-    failure = _failure(ctx, job, pods)
-    success = ps.age_seconds(ctx.now, as_dict(cronjob.get("status")).get("lastSuccessfulTime"))
+    failure = _failure(ctx, job)
+    success = age_seconds(ctx.now, as_dict(cronjob.get("status")).get("lastSuccessfulTime"))
     history = (f"; its last success was {format_age(success)} ago" if success is not None
                else "; no successful run is on record")
     names = " ".join(p.name for p in failure.pods)

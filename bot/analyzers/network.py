@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.analyzers.base import Context, Obj, check, finding, guarded, ref
+from bot.analyzers.base import Context, check, finding, guarded, named, per_run, ref
 from bot.analyzers.pods import pod_problem
-from bot.analyzers.podstate import as_dict, as_list, condition, containers, text
-from bot.analyzers.readers import describe, named
+from bot.analyzers.readers import Obj, condition, describe, finished, restart_count, unique
+from bot.cluster.fields import as_dict, as_list, strings, text
 from bot.cluster.snapshot import Snapshot
 from bot.models import Finding, ObjectRef, Severity
 
@@ -35,8 +35,6 @@ SERVICE_NO_ENDPOINTS = check(
     "A Service with a selector has no ready endpoint: every request to it fails",
 )
 
-_FINISHED = ("Succeeded", "Failed")  # pod phases that will never serve again
-
 
 @dataclass(frozen=True, slots=True)
 class _Route:
@@ -50,12 +48,8 @@ class _Route:
 
 def tls_entries(ingress: Obj) -> list[tuple[str, list[str]]]:
     """(secretName, hosts) per `spec.tls` entry; secretName is "" when the default is used."""
-    return [(text(entry.get("secretName")), _strings(entry.get("hosts")))
+    return [(text(entry.get("secretName")), strings(entry.get("hosts")))
             for entry in as_list(as_dict(ingress.get("spec")).get("tls"))]
-
-
-def _strings(value: object) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _selector_text(selector: Obj) -> str:
@@ -108,8 +102,23 @@ def _routes_by_service(snapshot: Snapshot) -> dict[tuple[str, str], list[_Route]
     return by_service
 
 
-def _unique(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(values))
+@per_run
+def _pods_by_namespace(ctx: Context) -> dict[str, dict[str, Obj]]:
+    return _by_namespace(ctx.snapshot.items("pods"), "Pod")
+
+
+@per_run
+def _services_by_namespace(ctx: Context) -> dict[str, dict[str, Obj]]:
+    return _by_namespace(ctx.snapshot.items("services"), "Service")
+
+
+def _by_namespace(objects: Iterable[Obj], kind: str) -> dict[str, dict[str, Obj]]:
+    """Objects by namespace, then by name, in snapshot order."""
+    index: dict[str, dict[str, Obj]] = {}
+    for obj in objects:
+        subject = ref(kind, obj)
+        index.setdefault(subject.namespace, {})[subject.name] = obj
+    return index
 
 
 # -- the analyzer ---------------------------------------------------------------------------
@@ -154,8 +163,8 @@ def _backends(ctx: Context, ingress: Obj) -> Iterator[Finding]:
     if not problems:
         return
     missing_service = any("does not exist" in p for p in problems.values())
-    existing = sorted(ref("Service", s).name for s in ctx.snapshot.items("services")
-                      if ref("Service", s).namespace == ns and ref("Service", s).name != "?")
+    existing = sorted(name for name in _services_by_namespace(ctx).get(ns, {})
+                      if name != "?")
     yield finding(
         INGRESS_BACKEND_MISSING, subject,
         reason="ServiceNotFound" if missing_service else "PortNotFound",
@@ -181,7 +190,7 @@ def _tls(ctx: Context, ingress: Obj) -> Iterator[Finding]:
             missing.setdefault(secret, []).extend(names)
     if not missing:
         return
-    secrets, hosts = ", ".join(missing), ", ".join(_unique(h for v in missing.values() for h in v))
+    secrets, hosts = ", ".join(missing), ", ".join(unique(h for v in missing.values() for h in v))
     diagnoses = [_tls_diagnosis(ctx, ingress, secret) for secret in missing]
     yield finding(
         INGRESS_TLS_SECRET_MISSING, subject, reason="SecretNotFound",
@@ -190,7 +199,7 @@ def _tls(ctx: Context, ingress: Obj) -> Iterator[Finding]:
                         f"serves its default self-signed certificate for {hosts or 'its hosts'}, "
                         "which browsers reject.", *(cause for cause, _ in diagnoses if cause)]),
         evidence=(f"spec.tls secretName {secrets}", f"hosts {hosts}" if hosts else ""),
-        recommendation=" ".join(_unique(advice for _, advice in diagnoses)),
+        recommendation=" ".join(unique(advice for _, advice in diagnoses)),
         proposals=(describe(subject),),
     )
 
@@ -231,13 +240,13 @@ def _addresses(endpoints: Obj | None) -> tuple[int, list[str]]:
     ready = sum(len(as_list(s.get("addresses"))) for s in as_list(subsets))
     not_ready = [str(as_dict(a.get("targetRef")).get("name") or a.get("ip"))
                  for s in as_list(subsets) for a in as_list(s.get("notReadyAddresses"))]
-    return ready, _unique(not_ready)
+    return ready, unique(not_ready)
 
 
 def _pod_state(pod: Obj) -> str:
     """Why a pod is not ready, in Kubernetes' words: "CrashLoopBackOff, 14 restarts"."""
     state = pod_problem(pod) or "NotReady"
-    restarts = sum(c.restarts for c in containers(pod))
+    restarts = restart_count(pod)
     return f"{state}, {restarts} restarts" if restarts else state
 
 
@@ -284,14 +293,13 @@ def _service(ctx: Context, service: Obj, routes: dict[tuple[str, str], list[_Rou
 
 def _backing(ctx: Context, service: ObjectRef, selector: Obj, not_ready: list[str],
              routes: list[_Route]) -> _Backing:
-    matching = [p for p in ctx.snapshot.items("pods")
-                if ref("Pod", p).namespace == service.namespace and _selects(selector, p)]
-    live = {ref("Pod", p).name: p for p in matching
-            if as_dict(p.get("status")).get("phase") not in _FINISHED}
+    matching = {name: pod for name, pod in _pods_by_namespace(ctx).get(
+        service.namespace, {}).items() if _selects(selector, pod)}
+    live = {name: pod for name, pod in matching.items() if not finished(pod)}
     return _Backing(
-        selector, _unique([*not_ready, *live]), live,
-        [ref("Pod", p).name for p in matching if ref("Pod", p).name not in live],
-        _unique(r.url for r in routes), _unique(str(r.ingress) for r in routes))
+        selector, unique([*not_ready, *live]), live,
+        [name for name in matching if name not in live],
+        unique(r.url for r in routes), unique(str(r.ingress) for r in routes))
 
 
 def _no_endpoint_cause(ctx: Context, backing: _Backing) -> str:

@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.analyzers.base import Context, Obj, check, finding, guarded, ref
-from bot.analyzers.podstate import as_dict, as_list, condition
-from bot.analyzers.readers import describe, named, since, words
+from bot.analyzers.base import Context, check, finding, guarded, named, per_run, ref
+from bot.analyzers.readers import Obj, condition, describe, finished, since, words
+from bot.cluster.fields import as_dict, as_list
 from bot.cluster.snapshot import Snapshot
 from bot.cluster.units import cpu_cores, format_bytes, format_cpu, memory_bytes, quantity
 from bot.models import Finding, ObjectRef, Severity
@@ -102,34 +102,36 @@ def _percent(used: float, total: float | None) -> int | None:
 def analyze(ctx: Context) -> Iterable[Finding]:
     if not ctx.snapshot.has("nodes"):
         return
-    pods = _pods_by_node(ctx.snapshot)
-    yield from guarded("Node", ctx.snapshot.items("nodes"), lambda node: _node(ctx, node, pods))
+    yield from guarded("Node", ctx.snapshot.items("nodes"), lambda node: _node(ctx, node))
     if not ctx.snapshot.has("nodemetrics"):
         yield _metrics_absent(ctx)
         return
     usage = node_usage(ctx.snapshot)
     for resource in (_CPU, _MEMORY):
-        yield from _usage_findings(ctx, resource, usage, pods)
+        yield from _usage_findings(ctx, resource, usage)
 
 
-def _pods_by_node(snapshot: Snapshot) -> dict[str, list[Obj]]:
-    """Pods still holding resources on each node (not Succeeded or Failed)."""
+def _pods_on(ctx: Context, node: str) -> list[Obj]:
+    """Pods still holding resources on a node (not Succeeded or Failed)."""
+    return _pods_by_node(ctx).get(node, [])
+
+
+@per_run
+def _pods_by_node(ctx: Context) -> dict[str, list[Obj]]:
     by_node: dict[str, list[Obj]] = defaultdict(list)
-    for pod in snapshot.items("pods"):
+    for pod in ctx.snapshot.items("pods"):
         node = as_dict(pod.get("spec")).get("nodeName")
-        finished = as_dict(pod.get("status")).get("phase") in ("Succeeded", "Failed")
-        if isinstance(node, str) and node and not finished:
+        if isinstance(node, str) and node and not finished(pod):
             by_node[node].append(pod)
     return by_node
 
 
-def _node(ctx: Context, node: Obj, pods: dict[str, list[Obj]]) -> Iterator[Finding]:
+def _node(ctx: Context, node: Obj) -> Iterator[Finding]:
     subject = named("Node", node)
-    on_node = pods.get(subject.name, [])
-    yield from _readiness(ctx, node, subject, len(on_node))
+    yield from _readiness(ctx, node, subject)
     yield from _pressure(ctx, node, subject)
     yield from _network(ctx, node, subject)
-    yield from _cordon(ctx, node, subject, on_node)
+    yield from _cordon(ctx, node, subject)
 
 
 # -- conditions -----------------------------------------------------------------------------
@@ -174,12 +176,12 @@ def _on_node_commands(node: Obj, name: str) -> str:
             f"`ssh {host} sudo journalctl -u {unit} -n 200 --no-pager`")
 
 
-def _readiness(ctx: Context, node: Obj, subject: ObjectRef, pod_count: int) -> Iterator[Finding]:
+def _readiness(ctx: Context, node: Obj, subject: ObjectRef) -> Iterator[Finding]:
     ready = condition(node, "Ready")
     if ready.get("status") == "Unknown":
-        yield _unknown(ctx, node, subject, ready, pod_count)
+        yield _unknown(ctx, node, subject, ready, len(_pods_on(ctx, subject.name)))
     elif ready.get("status") == "False":
-        yield _not_ready(ctx, node, subject, ready, pod_count)
+        yield _not_ready(ctx, node, subject, ready, len(_pods_on(ctx, subject.name)))
 
 
 def _unknown(ctx: Context, node: Obj, subject: ObjectRef, ready: Obj, pod_count: int) -> Finding:
@@ -277,10 +279,11 @@ def _network(ctx: Context, node: Obj, subject: ObjectRef) -> Iterator[Finding]:
     )
 
 
-def _cordon(ctx: Context, node: Obj, subject: ObjectRef, on_node: list[Obj]) -> Iterator[Finding]:
+def _cordon(ctx: Context, node: Obj, subject: ObjectRef) -> Iterator[Finding]:
     if as_dict(node.get("spec")).get("unschedulable") is not True:
         return
     name = subject.name
+    on_node = _pods_on(ctx, name)
     healthy = condition(node, "Ready").get("status") == "True"
     daemons = sum(1 for pod in on_node if _owned_by_daemonset(pod))
     others = len(on_node) - daemons
@@ -338,8 +341,8 @@ _HIGH_EFFECT = {
 }
 
 
-def _usage_findings(ctx: Context, res: _Resource, usage: dict[str, NodeUsage],
-                    pods: dict[str, list[Obj]]) -> Iterator[Finding]:
+def _usage_findings(ctx: Context, res: _Resource, usage: dict[str, NodeUsage]
+                    ) -> Iterator[Finding]:
     limits = ctx.thresholds
     ranked = sorted(((pct, name) for name, u in usage.items() if (pct := res.pct(u)) is not None),
                     key=lambda item: (-item[0], item[1]))
@@ -347,13 +350,13 @@ def _usage_findings(ctx: Context, res: _Resource, usage: dict[str, NodeUsage],
         if pct < limits.node_usage_warning:
             break
         critical = pct >= limits.node_usage_critical
-        yield _usage_finding(ctx, res, name, usage[name], pods.get(name, []),
+        yield _usage_finding(ctx, res, name, usage[name], _pods_on(ctx, name),
                              Severity.CRITICAL if critical else Severity.WARNING, busiest="")
     if ranked and limits.node_usage_highest_info <= ranked[0][0] < limits.node_usage_warning:
         name = ranked[0][1]
         runner_up = (f"the next busiest is {ranked[1][1]} at {ranked[1][0]}%" if len(ranked) > 1
                      else "no other node reports metrics")
-        yield _usage_finding(ctx, res, name, usage[name], pods.get(name, []), Severity.INFO,
+        yield _usage_finding(ctx, res, name, usage[name], _pods_on(ctx, name), Severity.INFO,
                              busiest=runner_up)
 
 

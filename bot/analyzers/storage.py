@@ -15,9 +15,9 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from bot.analyzers.base import Context, Obj, check, finding, guarded, ref
-from bot.analyzers.podstate import age_seconds, as_dict, as_list, condition, event_lines, text
-from bot.analyzers.readers import describe, named, since, words
+from bot.analyzers.base import Context, check, finding, guarded, named, per_run, ref
+from bot.analyzers.readers import Obj, age_seconds, condition, describe, event_lines, since, words
+from bot.cluster.fields import as_dict, as_list, text
 from bot.cluster.snapshot import Snapshot
 from bot.cluster.units import format_bytes, quantity
 from bot.models import Finding, ObjectRef, Severity
@@ -120,18 +120,22 @@ def _claim(ctx: Context, pvc: Obj, classes: dict[str, Obj]) -> Iterator[Finding]
         yield _lost(ctx, pvc)
 
 
-def _claim_users(snapshot: Snapshot, claim: ObjectRef) -> list[str]:
+def _claim_users(ctx: Context, claim: ObjectRef) -> list[str]:
     """Names of the pods that mount a claim."""
-    users = []
-    for pod in snapshot.items("pods"):
+    return _pods_by_claim(ctx).get((claim.namespace, claim.name), [])
+
+
+@per_run
+def _pods_by_claim(ctx: Context) -> dict[tuple[str, str], list[str]]:
+    """Names of the pods mounting each (namespace, claim), in snapshot order."""
+    index: dict[tuple[str, str], list[str]] = {}
+    for pod in ctx.snapshot.items("pods"):
         pod_ref = ref("Pod", pod)
-        if pod_ref.namespace != claim.namespace:
-            continue
-        volumes = as_list(as_dict(pod.get("spec")).get("volumes"))
-        if any(as_dict(v.get("persistentVolumeClaim")).get("claimName") == claim.name
-               for v in volumes):
-            users.append(pod_ref.name)
-    return users
+        claims = {text(as_dict(v.get("persistentVolumeClaim")).get("claimName"))
+                  for v in as_list(as_dict(pod.get("spec")).get("volumes"))}
+        for claim in sorted(claims - {""}):
+            index.setdefault((pod_ref.namespace, claim), []).append(pod_ref.name)
+    return index
 
 
 def _class_name(pvc: Obj) -> str | None:
@@ -180,7 +184,7 @@ def _pending(ctx: Context, pvc: Obj, classes: dict[str, Obj]) -> Iterator[Findin
     ns, name = subject.namespace, subject.name
     events = ctx.snapshot.events_for("PersistentVolumeClaim", ns, name)
     failed = next((e for e in reversed(events) if e.get("reason") == "ProvisioningFailed"), None)
-    (problem, fix), users = _class_problem(pvc, classes), _claim_users(ctx.snapshot, subject)
+    (problem, fix), users = _class_problem(pvc, classes), _claim_users(ctx, subject)
     created = as_dict(pvc.get("metadata")).get("creationTimestamp")
     age = age_seconds(ctx.now, created)
     if failed is None and not problem and (
@@ -222,7 +226,7 @@ def _lost(ctx: Context, pvc: Obj) -> Finding:
     pv = ctx.snapshot.get("persistentvolumes", "", volume) if volume else None
     state = "no longer exists" if pv is None else \
         f"is {as_dict(pv.get('status')).get('phase') or 'in an unknown phase'}"
-    users = _claim_users(ctx.snapshot, subject)
+    users = _claim_users(ctx, subject)
     events = ctx.snapshot.events_for("PersistentVolumeClaim", ns, name)
     return finding(
         PVC_LOST, subject, reason="Lost",
@@ -380,7 +384,7 @@ def _robustness(ctx: Context, volume: Obj, robustness: str) -> Finding:
     subject = named("Volume", volume)
     name, claim = subject.name, _claim_of(volume)
     replicas = as_dict(volume.get("spec")).get("numberOfReplicas")
-    users = _claim_users(ctx.snapshot, ObjectRef("PersistentVolumeClaim", claim[1], claim[0])) \
+    users = _claim_users(ctx, ObjectRef("PersistentVolumeClaim", claim[1], claim[0])) \
         if claim else []
     scheduled = condition(volume, "Scheduled")
     unscheduled = f" (Scheduled=False: {scheduled.get('reason')}: {scheduled.get('message')})" \
@@ -429,7 +433,7 @@ def _fill(ctx: Context, volume: Obj) -> Iterator[Finding]:
     subject = (ref("PersistentVolumeClaim", pvc) if pvc else
                ObjectRef("PersistentVolumeClaim", claim[1], claim[0]) if claim else
                named("Volume", volume))
-    users = _claim_users(ctx.snapshot, subject) if claim else []
+    users = _claim_users(ctx, subject) if claim else []
     yield finding(
         PVC_USAGE_HIGH, subject, reason="HighUsage",
         severity=Severity.CRITICAL if pct >= USAGE_CRITICAL else Severity.WARNING,

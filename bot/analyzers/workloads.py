@@ -12,10 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from bot.analyzers import podstate as ps
-from bot.analyzers.base import Context, check, finding, guarded, ref
+from bot.analyzers.base import Context, check, finding, guarded, named, per_run, ref
 from bot.analyzers.pods import UNAVAILABILITY_CODES, issue_for, pod_problem
-from bot.analyzers.podstate import Obj, as_dict, text
+from bot.analyzers.readers import (
+    WORKLOAD_KEYS,
+    Obj,
+    age_seconds,
+    availability_of,
+    condition,
+    describe,
+    event_lines,
+    finished,
+    plural,
+    restart_count,
+    shorten,
+    warnings,
+)
+from bot.cluster.fields import as_dict, as_list, number, text
 from bot.cluster.units import format_age
 from bot.models import Finding, ObjectRef, Proposal, Severity
 
@@ -29,11 +42,9 @@ SCALED_ZERO = check("WORKLOAD-SCALED-ZERO", Severity.INFO, AREA,
 MISSCHEDULED = check("WORKLOAD-MISSCHEDULED", Severity.INFO, AREA,
                      "A DaemonSet runs pods on nodes where it should not")
 
-_TERMINAL = ("Failed", "Succeeded")
-
 
 def analyze(ctx: Context) -> Iterable[Finding]:
-    for kind, key in ps.WORKLOAD_KEYS.items():
+    for kind, key in WORKLOAD_KEYS.items():
         yield from guarded(kind, ctx.snapshot.items(key), _checker(ctx, kind))
 
 
@@ -44,15 +55,15 @@ def _checker(ctx: Context, kind: str) -> Callable[[Obj], Iterable[Finding]]:
 def _workload(ctx: Context, kind: str, obj: Obj) -> list[Finding]:
     if not isinstance(obj.get("status"), dict):
         return []  # no status to judge by (not yet observed, or malformed)
-    subject = ref(kind, obj)
-    available, desired = ps.availability_of(kind, obj)
+    subject = named(kind, obj)
+    available, desired = availability_of(kind, obj)
     if kind != "DaemonSet" and desired == 0:
         return [_scaled_zero(subject)]
     found = [_misscheduled(ctx, subject, obj)] if kind == "DaemonSet" else []
     pods = ctx.snapshot.pods_of(kind, subject.namespace, subject.name)
     if any(_reported(ctx, p) for p in pods):
         return [f for f in found if f]
-    stalled = ps.condition(obj, "Progressing")
+    stalled = condition(obj, "Progressing")
     if stalled.get("status") == "False" and stalled.get("reason") == "ProgressDeadlineExceeded":
         found.append(_progress_deadline(ctx, subject, obj, stalled, (available, desired)))
     elif available < desired and not _starting(ctx, pods, desired):
@@ -67,18 +78,18 @@ def _reported(ctx: Context, pod: Obj) -> bool:
 
 
 def _live(pods: list[Obj]) -> list[Obj]:
-    return [p for p in pods if text(as_dict(p.get("status")).get("phase")) not in _TERMINAL]
+    return [p for p in pods if not finished(p)]
 
 
 def _ready(pod: Obj) -> bool:
-    return ps.condition(pod, "Ready").get("status") == "True"
+    return condition(pod, "Ready").get("status") == "True"
 
 
 def _starting(ctx: Context, pods: list[Obj], desired: int) -> bool:
     """All pods exist and the unready ones are younger than the pending threshold."""
     live = _live(pods)
     unready = [p for p in live if not _ready(p)]
-    ages = [ps.age_seconds(ctx.now, as_dict(p.get("metadata")).get("creationTimestamp"))
+    ages = [age_seconds(ctx.now, as_dict(p.get("metadata")).get("creationTimestamp"))
             for p in unready]
     return len(live) >= desired and bool(unready) and all(
         a is not None and a < ctx.thresholds.pending_seconds for a in ages)
@@ -93,13 +104,13 @@ def _unavailable(ctx: Context, subject: ObjectRef, obj: Obj, pods: list[Obj],
     unready = [p for p in live if not _ready(p)]
     reasons = []
     if unready:
-        reasons.append(f"{_plural(len(unready), 'pod')} not ready: "
+        reasons.append(f"{plural(len(unready), 'pod')} not ready: "
                        + "; ".join(_pod_state(ctx, p) for p in unready[:3]))
     missing = figures[1] - len(live)
     failures = _create_failures(ctx, subject, obj)
     if missing > 0:
-        reasons.append(f"{_plural(missing, 'pod')} missing"
-                       + (f": {ps.shorten(failures[-1])}" if failures else ""))
+        reasons.append(f"{plural(missing, 'pod')} missing"
+                       + (f": {shorten(failures[-1])}" if failures else ""))
     if not reasons:
         reasons.append("its pods report ready but the controller does not count them available "
                        "yet (minReadySeconds, or a status not updated yet)")
@@ -114,10 +125,6 @@ def _unavailable(ctx: Context, subject: ObjectRef, obj: Obj, pods: list[Obj],
     )
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
-
-
 def _reason(unready: list[Obj], missing: int) -> str:
     if unready:
         return pod_problem(unready[0]) or "NotReady"
@@ -126,10 +133,10 @@ def _reason(unready: list[Obj], missing: int) -> str:
 
 def _pod_state(ctx: Context, pod: Obj) -> str:
     meta, spec = as_dict(pod.get("metadata")), as_dict(pod.get("spec"))
-    ready = ps.condition(pod, "Ready")
+    ready = condition(pod, "Ready")
     detail = text(ready.get("message")) or text(ready.get("reason"))
-    restarts = sum(c.restarts for c in ps.containers(pod))
-    age = ps.age_seconds(ctx.now, ready.get("lastTransitionTime"))
+    restarts = restart_count(pod)
+    age = age_seconds(ctx.now, ready.get("lastTransitionTime"))
     since = f" for {format_age(age)}" if age is not None else ""
     extra = ", ".join(x for x in (detail, f"{restarts} restarts" if restarts else "") if x)
     return (f"{meta.get('name')} on {spec.get('nodeName') or '(no node)'} "
@@ -139,26 +146,36 @@ def _pod_state(ctx: Context, pod: Obj) -> str:
 def _evidence(ctx: Context, pod: Obj) -> str:
     meta = as_dict(pod.get("metadata"))
     events = ctx.snapshot.events_for("Pod", text(meta.get("namespace")), text(meta.get("name")))
-    warnings = [e for e in events if e.get("type") == "Warning"]
-    lines = ps.event_lines(warnings, 1)
+    lines = event_lines(warnings(events), 1)
     return f"{meta.get('name')}: {lines[-1]}" if lines else \
-        f"{meta.get('name')}: Ready {ps.condition(pod, 'Ready').get('status', '?')}, no events"
+        f"{meta.get('name')}: Ready {condition(pod, 'Ready').get('status', '?')}, no events"
 
 
 def _create_failures(ctx: Context, subject: ObjectRef, obj: Obj) -> list[str]:
     """Why the controller cannot create pods: ReplicaFailure conditions, FailedCreate events."""
     owners = [(subject.kind, subject.name)] + [
-        ("ReplicaSet", text(as_dict(rs.get("metadata")).get("name")))
-        for rs in ctx.snapshot.items("replicasets")
-        if ps.same_object(ctx.snapshot.controller_of(rs), subject)]
+        ("ReplicaSet", name) for name in _replicasets_by_controller(ctx).get(
+            (subject.kind, subject.namespace, subject.name), [])]
     lines = [f"ReplicaFailure {c.get('reason')}: {c.get('message')}"
-             for c in ps.as_list(as_dict(obj.get("status")).get("conditions"))
+             for c in as_list(as_dict(obj.get("status")).get("conditions"))
              if c.get("type") == "ReplicaFailure" and c.get("status") == "True"]
     for kind, name in owners:
         events = [e for e in ctx.snapshot.events_for(kind, subject.namespace, name)
                   if e.get("reason") == "FailedCreate"]
-        lines += ps.event_lines(events, 1)
+        lines += event_lines(events, 1)
     return lines
+
+
+@per_run
+def _replicasets_by_controller(ctx: Context) -> dict[tuple[str, str, str], list[str]]:
+    """ReplicaSet names by their top-level controller's (kind, namespace, name)."""
+    index: dict[tuple[str, str, str], list[str]] = {}
+    for rs in ctx.snapshot.items("replicasets"):
+        owner = ctx.snapshot.controller_of(rs)
+        if owner is not None:
+            index.setdefault((owner.kind, owner.namespace, owner.name), []).append(
+                ref("ReplicaSet", rs).name)
+    return index
 
 
 def _selector(obj: Obj) -> str:
@@ -191,7 +208,7 @@ def _quota_fix(failures: list[str], subject: ObjectRef) -> str:
 
 
 def _proposals(subject: ObjectRef, unready: list[Obj]) -> list[Proposal]:
-    proposals = [Proposal("describe", f"Describe {subject}", (subject,), mutating=False)]
+    proposals = [describe(subject, f"Describe {subject}")]
     if unready:
         pod = ref("Pod", unready[0])
         proposals += [Proposal("logs", f"Show logs of {pod.name}", (pod,), mutating=False),
@@ -207,9 +224,9 @@ def _progress_deadline(ctx: Context, subject: ObjectRef, obj: Obj, stalled: Obj,
     ns, name = subject.namespace, subject.name
     deadline = as_dict(obj.get("spec")).get("progressDeadlineSeconds", 600)
     message = text(stalled.get("message"))
-    since = ps.age_seconds(ctx.now, stalled.get("lastTransitionTime"))
+    since = age_seconds(ctx.now, stalled.get("lastTransitionTime"))
     failures = _create_failures(ctx, subject, obj)
-    blocked = f"; its pods cannot be created: {ps.shorten(failures[-1])}" if failures else ""
+    blocked = f"; its pods cannot be created: {shorten(failures[-1])}" if failures else ""
     return finding(
         PROGRESS_DEADLINE, subject, reason="ProgressDeadlineExceeded",
         title=f"{name}: rollout stuck (ProgressDeadlineExceeded, {figures[0]}/{figures[1]} "
@@ -222,7 +239,7 @@ def _progress_deadline(ctx: Context, subject: ObjectRef, obj: Obj, stalled: Obj,
                        f"status deployment/{name}` and `kubectl -n {ns} describe deployment "
                        f"{name}`; to go back to the last working version: `kubectl -n {ns} "
                        f"rollout undo deployment/{name}`." + _quota_fix(failures, subject),
-        proposals=[Proposal("describe", f"Describe {subject}", (subject,), mutating=False)],
+        proposals=[describe(subject, f"Describe {subject}")],
     )
 
 
@@ -239,15 +256,15 @@ def _scaled_zero(subject: ObjectRef) -> Finding:
 
 
 def _misscheduled(ctx: Context, subject: ObjectRef, obj: Obj) -> Finding | None:
-    count = ps.number(as_dict(obj.get("status")).get("numberMisscheduled"))
+    count = number(as_dict(obj.get("status")).get("numberMisscheduled"))
     if count <= 0:
         return None
     ns, name = subject.namespace, subject.name
     strays = _off_selector(ctx, subject, obj)
     return finding(
         MISSCHEDULED, subject, reason="Misscheduled",
-        title=f"{name}: {_plural(count, 'pod')} on nodes where it should not run",
-        cause=f"{_plural(count, 'daemon pod')} {'runs' if count == 1 else 'run'} on nodes that "
+        title=f"{name}: {plural(count, 'pod')} on nodes where it should not run",
+        cause=f"{plural(count, 'daemon pod')} {'runs' if count == 1 else 'run'} on nodes that "
               "no longer match the DaemonSet's nodeSelector, affinity or tolerations (a node "
               "label or taint changed after the pods were placed)",
         evidence=[f"status.numberMisscheduled {count}",

@@ -7,6 +7,7 @@ the other.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
@@ -19,7 +20,14 @@ def quantity(value: object) -> float | None:
         return float(value)
     if not isinstance(value, str) or not value:
         return None
+    return _parse_quantity(value)
+
+
+@lru_cache(maxsize=4096)  # clusters repeat a few dozen request/limit strings thousands of times
+def _parse_quantity(value: str) -> float | None:
     text = value.strip()
+    if not text:
+        return None
     for suffix, factor in _BINARY.items():
         if text.endswith(suffix):
             return _number(text[: -len(suffix)], factor)

@@ -12,6 +12,8 @@ from datetime import datetime
 
 from bot.analyzers.nodes import node_usage
 from bot.analyzers.storage import pvc_usage
+from bot.cluster import fields
+from bot.cluster.fields import as_dict, as_list, number, strings, text
 from bot.cluster.snapshot import Obj, Snapshot
 from bot.cluster.units import (
     format_age,
@@ -26,19 +28,6 @@ from bot.models import Finding
 ROLE_PREFIX = "node-role.kubernetes.io/"
 
 
-def _meta(obj: Obj) -> Obj:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
-def _status(obj: Obj) -> Obj:
-    status = obj.get("status")
-    return status if isinstance(status, dict) else {}
-
-
-def _spec(obj: Obj) -> Obj:
-    spec = obj.get("spec")
-    return spec if isinstance(spec, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -63,27 +52,25 @@ def node_rows(snapshot: Snapshot, now: datetime) -> tuple[NodeRow, ...]:
     usage = node_usage(snapshot)
     pods_per_node: dict[str, int] = defaultdict(int)
     for pod in snapshot.items("pods"):
-        if _status(pod).get("phase") in ("Running", "Pending"):
-            pods_per_node[_spec(pod).get("nodeName") or ""] += 1
+        if fields.status(pod).get("phase") in ("Running", "Pending"):
+            pods_per_node[text(fields.spec(pod).get("nodeName"))] += 1
     rows = [_node_row(n, usage, pods_per_node, now) for n in snapshot.items("nodes")]
     return tuple(sorted(rows, key=lambda r: (not r.control_plane, r.name)))
 
 
 def _node_row(node: Obj, usage: dict, pods: dict[str, int], now: datetime) -> NodeRow:
-    meta, status = _meta(node), _status(node)
-    name = meta.get("name", "?")
-    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []
-                  if isinstance(c, dict)}
+    meta, status = fields.meta(node), fields.status(node)
+    name = text(meta.get("name")) or "?"
+    conditions = {c.get("type"): c.get("status") for c in as_list(status.get("conditions"))}
     ready = conditions.get("Ready") == "True"
-    roles = sorted(k[len(ROLE_PREFIX):] for k in (meta.get("labels") or {})
+    roles = sorted(k[len(ROLE_PREFIX):] for k in as_dict(meta.get("labels"))
                    if k.startswith(ROLE_PREFIX))
-    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []
-                 if isinstance(a, dict)}
+    addresses = {a.get("type"): text(a.get("address")) for a in as_list(status.get("addresses"))}
     created = parse_time(meta.get("creationTimestamp"))
     used = usage.get(name)
     state = "Ready" if ready else ("Unknown" if conditions.get("Ready") == "Unknown"
                                    else "NotReady")
-    if _spec(node).get("unschedulable"):
+    if fields.spec(node).get("unschedulable"):
         state += ",SchedulingDisabled"
     return NodeRow(
         name=name,
@@ -97,8 +84,8 @@ def _node_row(node: Obj, usage: dict, pods: dict[str, int], now: datetime) -> No
         cpu_pct=used.cpu_pct if used else None,
         memory_pct=used.mem_pct if used else None,
         pressure=tuple(sorted(t for t, s in conditions.items()
-                              if t and t.endswith("Pressure") and s == "True")),
-        kubelet=((status.get("nodeInfo") or {}).get("kubeletVersion") or ""),
+                              if isinstance(t, str) and t.endswith("Pressure") and s == "True")),
+        kubelet=text(as_dict(status.get("nodeInfo")).get("kubeletVersion")),
         age=format_age((now - created).total_seconds()) if created else "",
         pods=pods.get(name, 0),
     )
@@ -118,16 +105,18 @@ class NamespaceRow:
 def namespace_rows(snapshot: Snapshot, findings: list[Finding]) -> tuple[NamespaceRow, ...]:
     pods_by_ns: dict[str, list[Obj]] = defaultdict(list)
     for pod in snapshot.items("pods"):
-        pods_by_ns[_meta(pod).get("namespace", "")].append(pod)
+        pods_by_ns[text(fields.meta(pod).get("namespace"))].append(pod)
     problems: dict[str, int] = defaultdict(int)
     for f in findings:
         problems[f.subject.namespace] += 1
     workloads = _workload_names(snapshot)
-    names = [_meta(n).get("name", "") for n in snapshot.items("namespaces")] or sorted(pods_by_ns)
+    names = [text(fields.meta(n).get("name")) for n in snapshot.items("namespaces")] or sorted(
+        pods_by_ns)
     rows = []
     for ns in names:
         pods = pods_by_ns.get(ns, [])
-        running = sum(1 for p in pods if _status(p).get("phase") in ("Running", "Succeeded"))
+        running = sum(1 for p in pods
+                      if fields.status(p).get("phase") in ("Running", "Succeeded"))
         failing = len(pods) - running
         status = "empty" if not pods else (
             "healthy" if not problems[ns] else ("failing" if failing * 2 > len(pods)
@@ -141,8 +130,8 @@ def _workload_names(snapshot: Snapshot) -> dict[str, list[str]]:
     names: dict[str, list[str]] = defaultdict(list)
     for key in ("deployments", "statefulsets", "daemonsets", "cronjobs"):
         for obj in snapshot.items(key):
-            meta = _meta(obj)
-            names[meta.get("namespace", "")].append(meta.get("name", ""))
+            meta = fields.meta(obj)
+            names[text(meta.get("namespace"))].append(text(meta.get("name")))
     return {ns: sorted(set(v)) for ns, v in names.items()}
 
 
@@ -164,15 +153,16 @@ def workload_rows(snapshot: Snapshot) -> tuple[WorkloadRow, ...]:
     for key, kind in (("deployments", "Deployment"), ("statefulsets", "StatefulSet"),
                       ("daemonsets", "DaemonSet")):
         for obj in snapshot.items(key):
-            meta, spec, status = _meta(obj), _spec(obj), _status(obj)
+            meta, spec, status = fields.meta(obj), fields.spec(obj), fields.status(obj)
             if kind == "DaemonSet":
-                desired = status.get("desiredNumberScheduled") or 0
-                ready = status.get("numberAvailable") or 0
+                desired = number(status.get("desiredNumberScheduled"))
+                ready = number(status.get("numberAvailable"))
             else:
-                desired = spec.get("replicas", 1) if spec.get("replicas") is not None else 1
-                ready = status.get("availableReplicas") or status.get("readyReplicas") or 0
-            rows.append(WorkloadRow(meta.get("namespace", ""), kind, meta.get("name", ""),
-                                    int(ready), int(desired)))
+                desired = number(spec.get("replicas"), default=1)
+                ready = number(status.get("availableReplicas")) or number(
+                    status.get("readyReplicas"))
+            rows.append(WorkloadRow(text(meta.get("namespace")), kind, text(meta.get("name")),
+                                    ready, desired))
     return tuple(sorted(rows, key=lambda r: (r.namespace, r.kind, r.name)))
 
 
@@ -205,23 +195,23 @@ def storage_groups(snapshot: Snapshot) -> tuple[StorageClassGroup, ...]:
     used = pvc_usage(snapshot)
     by_class: dict[str, list[PVCRow]] = defaultdict(list)
     for pvc in snapshot.items("persistentvolumeclaims"):
-        meta, spec, status = _meta(pvc), _spec(pvc), _status(pvc)
-        size = quantity((status.get("capacity") or {}).get("storage")) or quantity(
-            ((spec.get("resources") or {}).get("requests") or {}).get("storage")) or 0.0
-        key = (meta.get("namespace", ""), meta.get("name", ""))
+        meta, spec, status = fields.meta(pvc), fields.spec(pvc), fields.status(pvc)
+        size = quantity(as_dict(status.get("capacity")).get("storage")) or quantity(
+            as_dict(as_dict(spec.get("resources")).get("requests")).get("storage")) or 0.0
+        key = (text(meta.get("namespace")), text(meta.get("name")))
         used_bytes = used.get(key)
-        by_class[spec.get("storageClassName") or ""].append(PVCRow(
+        by_class[text(spec.get("storageClassName"))].append(PVCRow(
             namespace=key[0], name=key[1], size=format_bytes(size), size_bytes=size,
             used=format_bytes(used_bytes) if used_bytes is not None else "",
             used_pct=int(used_bytes * 100 / size) if used_bytes is not None and size else None,
-            phase=status.get("phase", "Unknown"), volume=spec.get("volumeName") or ""))
-    classes = {_meta(sc).get("name", ""): sc for sc in snapshot.items("storageclasses")}
+            phase=text(status.get("phase")) or "Unknown", volume=text(spec.get("volumeName"))))
+    classes = {text(fields.meta(sc).get("name")): sc for sc in snapshot.items("storageclasses")}
     groups = []
     for name in sorted(set(classes) | set(by_class)):
         sc = classes.get(name, {})
         groups.append(StorageClassGroup(
             name=name or "(none)",
-            provisioner=sc.get("provisioner", "") if sc else "",
+            provisioner=text(sc.get("provisioner")),
             default=_is_default(sc),
             backend=_backend(snapshot, name, sc),
             pvcs=tuple(sorted(by_class.get(name, []), key=lambda r: (r.namespace, r.name)))))
@@ -229,20 +219,20 @@ def storage_groups(snapshot: Snapshot) -> tuple[StorageClassGroup, ...]:
 
 
 def _is_default(storage_class: Obj) -> bool:
-    annotations = _meta(storage_class).get("annotations") or {}
+    annotations = as_dict(fields.meta(storage_class).get("annotations"))
     return any(annotations.get(k) == "true" for k in (
         "storageclass.kubernetes.io/is-default-class",
         "storageclass.beta.kubernetes.io/is-default-class"))
 
 
 def _backend(snapshot: Snapshot, name: str, storage_class: Obj) -> str:
-    params = storage_class.get("parameters") or {} if storage_class else {}
-    if params.get("server"):
-        return f"NFS {params['server']}:{params.get('path', '/')}"
+    params = as_dict(storage_class.get("parameters"))
+    if text(params.get("server")):
+        return f"NFS {params['server']}:{text(params.get('path')) or '/'}"
     for pv in snapshot.items("persistentvolumes"):
-        nfs = _spec(pv).get("nfs")
-        if _spec(pv).get("storageClassName") == name and isinstance(nfs, dict):
-            return f"NFS {nfs.get('server', '?')}:{nfs.get('path', '/')}"
+        nfs = fields.spec(pv).get("nfs")
+        if fields.spec(pv).get("storageClassName") == name and isinstance(nfs, dict):
+            return f"NFS {text(nfs.get('server')) or '?'}:{text(nfs.get('path')) or '/'}"
     return ""
 
 
@@ -261,19 +251,15 @@ def ingress_rows(snapshot: Snapshot, findings: list[Finding]) -> tuple[IngressRo
               if f.code.startswith(("INGRESS-", "SERVICE-"))}
     rows = []
     for ing in snapshot.items("ingresses"):
-        meta, spec = _meta(ing), _spec(ing)
-        ns = meta.get("namespace", "")
-        tls_hosts = {h for t in spec.get("tls") or [] if isinstance(t, dict)
-                     for h in t.get("hosts") or []}
-        for rule in spec.get("rules") or []:
-            if not isinstance(rule, dict):
-                continue
-            host = rule.get("host") or "*"
-            for path in ((rule.get("http") or {}).get("paths") or []):
-                service = (((path or {}).get("backend") or {}).get("service") or {}).get("name",
-                                                                                          "")
+        meta, spec = fields.meta(ing), fields.spec(ing)
+        ns = text(meta.get("namespace"))
+        tls_hosts = {h for t in as_list(spec.get("tls")) for h in strings(t.get("hosts"))}
+        for rule in as_list(spec.get("rules")):
+            host = text(rule.get("host")) or "*"
+            for path in as_list(as_dict(rule.get("http")).get("paths")):
+                service = text(as_dict(as_dict(path.get("backend")).get("service")).get("name"))
                 tls = host in tls_hosts
-                ok = (ns, meta.get("name", "")) not in broken and (ns, service) not in broken
+                ok = (ns, text(meta.get("name"))) not in broken and (ns, service) not in broken
                 rows.append(IngressRow(host, f"{'https' if tls else 'http'}://{host}", ns,
                                        service, tls, ok))
     return tuple(sorted(rows, key=lambda r: (r.namespace, r.host)))
@@ -293,14 +279,14 @@ class CertificateRow:
 def certificate_rows(snapshot: Snapshot, now: datetime) -> tuple[CertificateRow, ...]:
     rows = []
     for cert in snapshot.items("certificates"):
-        meta, spec, status = _meta(cert), _spec(cert), _status(cert)
-        ready = any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in status.get("conditions") or [])
+        meta, spec, status = fields.meta(cert), fields.spec(cert), fields.status(cert)
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in as_list(status.get("conditions")))
         not_after = parse_time(status.get("notAfter"))
         days = int((not_after - now).total_seconds() // 86400) if not_after else None
         rows.append(CertificateRow(
-            namespace=meta.get("namespace", ""), name=meta.get("name", ""),
-            dns_names=", ".join(spec.get("dnsNames") or [spec.get("commonName") or ""]),
-            issuer=(spec.get("issuerRef") or {}).get("name", ""), ready=ready,
+            namespace=text(meta.get("namespace")), name=text(meta.get("name")),
+            dns_names=", ".join(strings(spec.get("dnsNames")) or [text(spec.get("commonName"))]),
+            issuer=text(as_dict(spec.get("issuerRef")).get("name")), ready=ready,
             expires_in=f"{days} days" if days is not None else "unknown", days_left=days))
     return tuple(sorted(rows, key=lambda r: (r.namespace, r.name)))

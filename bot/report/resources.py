@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from statistics import median
 
 from bot.analyzers.nodes import node_usage
+from bot.cluster.fields import as_dict, as_list, spec, status
 from bot.cluster.snapshot import Obj, Snapshot
 from bot.cluster.units import format_bytes, format_cpu, quantity
 
@@ -48,7 +49,7 @@ class Capacity:
 def _allocatable(snapshot: Snapshot) -> tuple[float, float]:
     cpu = mem = 0.0
     for node in snapshot.items("nodes"):
-        alloc = (node.get("status") or {}).get("allocatable") or {}
+        alloc = as_dict(status(node).get("allocatable"))
         cpu += quantity(alloc.get("cpu")) or 0.0
         mem += quantity(alloc.get("memory")) or 0.0
     return cpu, mem
@@ -83,26 +84,26 @@ def utilisation(snapshot: Snapshot) -> Utilisation:
 
 def _requests(pod: Obj) -> tuple[float, float]:
     cpu = mem = 0.0
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        requests = ((container or {}).get("resources") or {}).get("requests") or {}
+    for container in as_list(spec(pod).get("containers")):
+        requests = as_dict(as_dict(container.get("resources")).get("requests"))
         cpu += quantity(requests.get("cpu")) or 0.0
         mem += quantity(requests.get("memory")) or 0.0
     return cpu, mem
 
 
 def _active(pod: Obj) -> bool:
-    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    return status(pod).get("phase") not in ("Succeeded", "Failed")
 
 
 def capacity(snapshot: Snapshot) -> Capacity:
     cpu_total, mem_total = _allocatable(snapshot)
-    active = [p for p in snapshot.items("pods") if _active(p)]
-    cpu_req = sum(_requests(p)[0] for p in active)
-    mem_req = sum(_requests(p)[1] for p in active)
+    active = [(p, _requests(p)) for p in snapshot.items("pods") if _active(p)]
+    cpu_req = sum(cpu for _, (cpu, _) in active)
+    mem_req = sum(mem for _, (_, mem) in active)
     usage = node_usage(snapshot)
     cpu_busy = max(cpu_req, sum(u.cpu_cores for u in usage.values()))
     mem_busy = max(mem_req, sum(u.mem_bytes for u in usage.values()))
-    app_cpu, app_mem = _typical_app(snapshot)
+    app_cpu, app_mem = _typical_app(snapshot, active)
     fits = [int((total - busy) // need) for total, busy, need in
             ((cpu_total, cpu_busy, app_cpu), (mem_total, mem_busy, app_mem)) if need > 0]
     return Capacity(
@@ -115,14 +116,14 @@ def capacity(snapshot: Snapshot) -> Capacity:
     )
 
 
-def _typical_app(snapshot: Snapshot) -> tuple[float, float]:
-    """Median total requests of the pods' controllers: the size of "one more app"."""
+def _typical_app(snapshot: Snapshot, active: list[tuple[Obj, tuple[float, float]]]
+                 ) -> tuple[float, float]:
+    """Median total requests of the active pods' controllers: the size of "one more app"."""
     per_owner: dict[tuple[str, str], list[float]] = {}
-    for pod in snapshot.items("pods"):
+    for pod, (cpu, mem) in active:
         owner = snapshot.controller_of(pod)
-        if owner is None or owner.kind in ("DaemonSet", "Job", "CronJob") or not _active(pod):
+        if owner is None or owner.kind in ("DaemonSet", "Job", "CronJob"):
             continue
-        cpu, mem = _requests(pod)
         totals = per_owner.setdefault((owner.namespace, owner.name), [0.0, 0.0])
         totals[0] += cpu
         totals[1] += mem

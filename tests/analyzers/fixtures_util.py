@@ -1,9 +1,12 @@
-"""Helpers for the nodes, storage, network and certs analyzer tests.
+"""Helpers for the analyzer tests: load fixture dumps at their own instant, run analyzers on
+them, and compare findings.
 
-Fixtures are `kubectl get -o json` Lists read by the CLI's own loader (`load_paths`), so they
-are trimmed as in production. Every age in them is relative to NOW, the instant they were
-"dumped"; `analyze()` runs one analyzer module at that instant unless told otherwise, and
-`rebuild()` swaps collections of a loaded snapshot to build edge cases from realistic objects.
+Fixtures are `kubectl get -o json` Lists loaded through the CLI's own loader (`load_paths`),
+so they are trimmed exactly as in production: a field an analyzer reads but the trim spec
+drops makes a test fail here rather than in a cluster. Every age in a fixture is relative to
+the instant it was "dumped" (its directory's entry in DUMPED_AT): `load()` takes the snapshot
+at that instant unless given `now`, and `analyze()` runs at the snapshot's instant unless given
+`now`. `rebuild()` and `edited()` build edge cases from realistic objects.
 """
 
 from __future__ import annotations
@@ -15,23 +18,39 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bot.analyzers import jobs, pods, workloads
 from bot.analyzers.base import ANALYZER_ERROR, CATALOGUE, Context, Thresholds
 from bot.cluster.dump import load_paths
 from bot.cluster.snapshot import Snapshot
 from bot.models import Finding
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-NOW = datetime(2025, 10, 19, 12, 0, 0, tzinfo=UTC)
+
+INFRA_NOW = datetime(2025, 10, 19, 12, 0, 0, tzinfo=UTC)
+WORKLOADS_NOW = datetime(2025, 10, 19, 14, 0, 0, tzinfo=UTC)
+DUMPED_AT = {"nodes": INFRA_NOW, "storage": INFRA_NOW, "network": INFRA_NOW, "certs": INFRA_NOW,
+             "pods": WORKLOADS_NOW, "workloads": WORKLOADS_NOW, "jobs": WORKLOADS_NOW,
+             "robustness": WORKLOADS_NOW}
+
+# Run together by default on pod fixtures, so tests also see that one problem yields one
+# finding across them.
+WORKLOAD_ANALYZERS = (pods, workloads, jobs)
 
 
-def load(*relative: str) -> Snapshot:
-    """One Snapshot from fixture files under tests/fixtures/ ("nodes/healthy.json", ...)."""
-    return load_paths([FIXTURES / r for r in relative], taken_at=NOW)
+def load(*relative: str, now: datetime | None = None) -> Snapshot:
+    """One Snapshot from fixture files under tests/fixtures/ ("nodes/healthy.json", ...),
+    taken when the first file's directory was dumped, or at `now`."""
+    taken_at = now or DUMPED_AT[Path(relative[0]).parts[0]]
+    return load_paths([FIXTURES / r for r in relative], taken_at=taken_at)
 
 
-def analyze(module: ModuleType, snapshot: Snapshot, *, now: datetime = NOW,
-            thresholds: Thresholds | None = None) -> list[Finding]:
-    return list(module.analyze(Context(snapshot, now, thresholds or Thresholds())))
+def analyze(analyzers: ModuleType | Iterable[ModuleType], snapshot: Snapshot, *,
+            now: datetime | None = None, thresholds: Thresholds | None = None) -> list[Finding]:
+    """Findings of one analyzer module, or of several sharing one run, at `now` (default:
+    the instant the snapshot was taken)."""
+    modules = (analyzers,) if isinstance(analyzers, ModuleType) else tuple(analyzers)
+    ctx = Context(snapshot, now or snapshot.taken_at, thresholds or Thresholds())
+    return [found for module in modules for found in module.analyze(ctx)]
 
 
 def rebuild(snapshot: Snapshot, *, drop: Iterable[str] = (),
@@ -57,8 +76,13 @@ def summary(findings: Iterable[Finding]) -> set[tuple[str, str, str]]:
 def only(findings: Iterable[Finding], code: str, name: str = "") -> Finding:
     """The single finding with this code (and subject name, when given)."""
     matches = [f for f in findings if f.code == code and (not name or f.subject.name == name)]
-    assert len(matches) == 1, f"{code} {name}: {len(matches)} findings"
+    assert len(matches) == 1, f"expected one {code} {name}, got {matches}"
     return matches[0]
+
+
+def about(findings: Iterable[Finding], name: str) -> list[Finding]:
+    """Every finding whose subject or pod list names `name`."""
+    return [f for f in findings if f.subject.name == name or name in f.pods]
 
 
 def assert_well_formed(findings: Iterable[Finding]) -> None:

@@ -103,7 +103,7 @@ def test_orphaned_job_pods_are_leftovers(load, run, only):
     fixture = load("jobs/jobs.json")
     objects = {k: list(v) for k, v in fixture.collections.items()}
     objects["jobs"] = [j for j in objects["jobs"] if j["metadata"]["name"] != "test-data-load"]
-    found = run(Snapshot.build(objects, trimmed=True))
+    found = run(Snapshot.build(objects, trimmed=True, taken_at=fixture.taken_at))
     f = only(found, pods.LEFTOVER_FAILED, "databases")
     assert len(f.pods) == 2
 
@@ -125,7 +125,7 @@ def test_malformed_batch_objects_never_raise(load, run, bad):
     key = "jobs" if bad["kind"] == "Job" else "cronjobs"
     objects = {k: list(v) for k, v in fixture.collections.items()}
     objects[key].append(bad)
-    found = run(Snapshot.build(objects, trimmed=False))
+    found = run(Snapshot.build(objects, trimmed=False, taken_at=fixture.taken_at))
     assert any(f.code == jobs.JOB_FAILED and f.subject.name == "test-data-load" for f in found)
     for f in found:
         if f.subject.name == bad["metadata"]["name"]:

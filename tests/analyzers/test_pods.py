@@ -13,12 +13,15 @@ import re
 
 import pytest
 
-from bot.analyzers import pods, podstate
-from bot.analyzers.base import ANALYZER_ERROR, Thresholds
+from bot.analyzers import pod_crashes, pod_creation, pods, readers
+from bot.analyzers.base import ANALYZER_ERROR, Context, Thresholds
+from bot.analyzers.pod_crashes import CRASH_MIN_RESTARTS
+from bot.cluster.demo import demo_snapshot
 from bot.cluster.snapshot import Snapshot
 from bot.models import Severity
 
-from .fixtures_util import assert_well_formed
+from .fixtures_util import FIXTURES, assert_well_formed
+from .fixtures_util import load as load_fixture
 
 NS = "financial-screener"
 MY_FIXTURES = ("pods/financial-screener.json", "pods/containers.json", "pods/lifecycle.json",
@@ -385,7 +388,8 @@ def test_one_malformed_pod_costs_at_most_an_analyzer_error(load, run, bad):
     survivor = fixture.get("pods", "broken", SURVIVOR_NAME)
     snapshot = Snapshot.build({"pods": [bad, survivor], "events": [
         {"involvedObject": {"kind": "Pod", "namespace": "broken", "name": bad["metadata"]["name"]},
-         "reason": "Unhealthy", "message": None, "count": "many"}]}, trimmed=False)
+         "reason": "Unhealthy", "message": None, "count": "many"}]}, trimmed=False,
+        taken_at=fixture.taken_at)
     found = run(snapshot)
     assert pods.CRASHLOOP in {f.code for f in found if f.subject.name == SURVIVOR_NAME}
     for finding in found:
@@ -393,16 +397,16 @@ def test_one_malformed_pod_costs_at_most_an_analyzer_error(load, run, bad):
             assert finding.code in (ANALYZER_ERROR, pods.CONFIG_ERROR, pods.PENDING), finding
 
 
-def test_a_crash_inside_a_check_becomes_an_analyzer_error(load, run, now, monkeypatch, only):
-    real = pods._oom_killed
+def test_a_crash_inside_a_check_becomes_an_analyzer_error(load, run, monkeypatch, only):
+    real = pod_crashes._oom_killed
 
     def explode(ctx, container):
         if container.name == "api":
             raise KeyError("limits")
         return real(ctx, container)
 
-    monkeypatch.setattr(pods, "_oom_killed", explode)
-    found = run(load("pods/containers.json"), now, pods)
+    monkeypatch.setattr(pod_crashes, "_oom_killed", explode)
+    found = run(load("pods/containers.json"))  # the workloads analyzer asks about them too
     errors = [f for f in found if f.code == ANALYZER_ERROR]
     assert len(errors) == 2 and all(e.subject.name.startswith("api-") for e in errors)
     assert "KeyError" in errors[0].cause
@@ -410,7 +414,27 @@ def test_a_crash_inside_a_check_becomes_an_analyzer_error(load, run, now, monkey
     assert not [f for f in found if f.code == pods.OOMKILLED]
 
 
-# -- podstate helpers ---------------------------------------------------------------------
+def test_quiet_pods_have_no_issue():
+    """The screen that skips healthy pods must never skip one a check would report: on every
+    fixture pod and the demo cluster's, a quiet pod gets no issue from the full diagnosis."""
+    snapshots = [load_fixture(str(path.relative_to(FIXTURES)))
+                 for path in sorted(FIXTURES.glob("*/*.json"))]
+    snapshots.append(demo_snapshot())
+    screened = diagnosed = 0
+    for thresholds in (Thresholds(), Thresholds(restarts_warning=1)):
+        few = min(CRASH_MIN_RESTARTS, thresholds.restarts_warning)
+        for snapshot in snapshots:
+            ctx = Context(snapshot, snapshot.taken_at, thresholds)
+            for pod in snapshot.items("pods"):
+                if pods._quiet(pod, few):
+                    screened += 1
+                    assert pods._diagnose(ctx, pod) is None, pod
+                else:
+                    diagnosed += 1
+    assert screened > 100 and diagnosed > 100
+
+
+# -- readers ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("code", "meaning"), [
@@ -419,20 +443,20 @@ def test_a_crash_inside_a_check_becomes_an_analyzer_error(load, run, now, monkey
     (42, "application-defined"), ("137", "unknown exit code"), (None, "unknown exit code"),
 ])
 def test_exit_meanings(code, meaning):
-    assert meaning in podstate.exit_meaning(code)
+    assert meaning in readers.exit_meaning(code)
 
 
 def test_probe_text_fills_in_the_api_defaults():
-    assert podstate.probe_text({"tcpSocket": {"port": 6379}}) == (
+    assert readers.probe_text({"tcpSocket": {"port": 6379}}) == (
         "tcpSocket :6379, initialDelaySeconds 0, periodSeconds 10, timeoutSeconds 1, "
         "failureThreshold 3")
-    assert podstate.probe_text({"exec": {"command": ["redis-cli", "ping"]}}).startswith(
+    assert readers.probe_text({"exec": {"command": ["redis-cli", "ping"]}}).startswith(
         "exec redis-cli ping")
 
 
 def test_shorten_keeps_both_ends():
     text = "Failed to pull image x: " + "detail " * 100 + "401 Unauthorized"
-    short = podstate.shorten(text, 120)
+    short = readers.shorten(text, 120)
     assert len(short) == 120 and short.startswith("Failed to pull") and \
         short.endswith("401 Unauthorized")
 
@@ -445,4 +469,4 @@ def test_shorten_keeps_both_ends():
     ("registry.home.lan:5000/proxy", "registry.home.lan:5000/proxy:latest"),
 ])
 def test_image_names_are_compared_as_containerd_records_them(image, normal):
-    assert pods._normalize_image(image) == normal
+    assert pod_creation.normalize_image(image) == normal

@@ -11,7 +11,16 @@ from bot.analyzers.base import CATALOGUE
 from bot.analyzers.storage import pvc_usage
 from bot.models import Severity
 
-from .fixtures_util import NOW, analyze, assert_well_formed, edited, load, only, rebuild, summary
+from .fixtures_util import (
+    INFRA_NOW,
+    analyze,
+    assert_well_formed,
+    edited,
+    load,
+    only,
+    rebuild,
+    summary,
+)
 
 HEALTHY = ("storage/healthy.json", "storage/longhorn-healthy.json")
 PROBLEMS = ("storage/problems.json", "storage/longhorn-problems.json",
@@ -110,7 +119,7 @@ def test_pending_claim_without_events_still_names_its_provisioner() -> None:
 
 @pytest.mark.parametrize(("after", "reported"), [(299, False), (300, True)])
 def test_a_young_pending_claim_is_given_pending_seconds(after: int, reported: bool) -> None:
-    created = NOW - timedelta(seconds=30)  # "fresh" was created 30s before NOW
+    created = INFRA_NOW - timedelta(seconds=30)  # "fresh" was created 30s before the dump
     now = created + timedelta(seconds=after)
     found = analyze(storage, load(*PROBLEMS), now=now)
     assert any(f.subject.name == "fresh" for f in found) is reported

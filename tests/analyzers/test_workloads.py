@@ -12,7 +12,7 @@ import pytest
 
 from bot.analyzers import pods, workloads
 from bot.analyzers.base import ANALYZER_ERROR, CATALOGUE
-from bot.analyzers.podstate import availability, availability_of
+from bot.analyzers.readers import availability, availability_of
 from bot.cluster.snapshot import Snapshot
 from bot.models import ObjectRef, Severity
 
@@ -137,7 +137,7 @@ def test_malformed_workloads_never_raise(load, run, bad):
            "StatefulSet": "statefulsets"}[bad["kind"]]
     objects = {k: list(v) for k, v in fixture.collections.items()}
     objects[key].append(bad)
-    found = run(Snapshot.build(objects, trimmed=False))
+    found = run(Snapshot.build(objects, trimmed=False, taken_at=fixture.taken_at))
     assert any(f.code == workloads.UNAVAILABLE and f.subject.name == "csi-snapshotter"
                for f in found)
     for f in found:

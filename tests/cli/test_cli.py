@@ -68,10 +68,15 @@ def test_broken_dump_is_one_line_exit_2_naming_the_file(tmp_path, content, words
     assert done.stdout == ""
 
 
-def test_no_source_is_a_usage_error():
-    done = clusterbot("health")
+def test_no_cluster_configured_is_one_clear_line(tmp_path):
+    """Without --demo/--snapshot the live cluster is read; no kubeconfig is a plain error."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG",
+                                                            "KUBERNETES_SERVICE_HOST")}
+    done = subprocess.run([sys.executable, "-m", "bot", "health"], capture_output=True,
+                          text=True, timeout=120, env=env | {"HOME": str(tmp_path)})
     assert done.returncode == 2
-    assert "use --demo or --snapshot" in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot load cluster configuration" in lines[0]
 
 
 def test_snapshot_of_a_kubectl_list_answers_as_of_when_it_was_written(tmp_path):
