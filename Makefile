@@ -4,11 +4,12 @@ PIP ?= $(PYTHON) -m pip
 
 .PHONY: install demo test lint
 
+# The Dockerfile installs with the same constraints file: the image ships the versions CI tested.
 install:
-	$(PIP) install --quiet -e '.[dev,matrix]'
+	$(PIP) install --quiet --constraint constraints.txt -e '.[dev,matrix]'
 
 demo:
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet --constraint constraints.txt -e .
 	clusterbot report --demo
 
 lint:
