@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from bot.cluster.fields import as_dict, text
 from bot.cluster.kinds import BY_KEY, KINDS
 from bot.cluster.trim import trim_object
 from bot.models import ObjectRef
@@ -94,8 +95,8 @@ class Snapshot:
         index: dict[tuple[str, str, str], Obj] = {}
         for key, items in self.collections.items():
             for obj in items:
-                meta = obj.get("metadata") or {}
-                index[(key, meta.get("namespace") or "", meta.get("name") or "")] = obj
+                meta = as_dict(obj.get("metadata"))
+                index[(key, text(meta.get("namespace")), text(meta.get("name")))] = obj
         return index
 
     def get(self, key: str, namespace: str, name: str) -> Obj | None:
@@ -105,9 +106,10 @@ class Snapshot:
     def _events_by_object(self) -> dict[tuple[str, str, str], list[Obj]]:
         index: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
         for event in self.items("events"):
-            involved = event.get("involvedObject") or {}
-            ns = involved.get("namespace") or (event.get("metadata") or {}).get("namespace", "")
-            index[(involved.get("kind", ""), ns or "", involved.get("name", ""))].append(event)
+            involved = as_dict(event.get("involvedObject"))
+            ns = text(involved.get("namespace")) or text(
+                as_dict(event.get("metadata")).get("namespace"))
+            index[(text(involved.get("kind")), ns, text(involved.get("name")))].append(event)
         for events in index.values():
             events.sort(key=event_time)
         return dict(index)
@@ -117,10 +119,15 @@ class Snapshot:
         return self._events_by_object.get((kind, namespace or "", name), [])
 
     @cached_property
+    def _pod_controllers(self) -> dict[int, tuple[Obj, ObjectRef | None]]:
+        """Each pod's top-level controller, by the pod's identity (held here, so ids stay
+        unique); reports and analyzers ask for it many times per pod."""
+        return {id(pod): (pod, self._resolve_controller(pod)) for pod in self.items("pods")}
+
+    @cached_property
     def _pods_by_owner(self) -> dict[tuple[str, str, str], list[Obj]]:
         index: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
-        for pod in self.items("pods"):
-            ref = self.controller_of(pod)
+        for pod, ref in self._pod_controllers.values():
             if ref is not None:
                 index[(ref.kind, ref.namespace, ref.name)].append(pod)
         return dict(index)
@@ -129,45 +136,72 @@ class Snapshot:
         """Pods whose top-level controller is the given object (Deployment via ReplicaSet)."""
         return self._pods_by_owner.get((kind, namespace, name), [])
 
+    @cached_property
+    def _controllers(self) -> dict[tuple[str, str, str, str], ObjectRef]:
+        """Top-level controllers resolved so far, by (namespace, kind, name, uid) of the
+        direct owner: the pods of one ReplicaSet share one answer."""
+        return {}
+
     def controller_of(self, obj: Obj) -> ObjectRef | None:
-        """The top-level controller of an object: a pod's Deployment, a Job's CronJob, ..."""
-        meta = obj.get("metadata") or {}
-        namespace = meta.get("namespace") or ""
+        """The top-level controller of an object: a pod's Deployment, a Job's CronJob, ...
+
+        Malformed metadata or owner references read as "no controller", never as an error.
+        """
+        known = self._pod_controllers.get(id(obj))
+        if known is not None and known[0] is obj:
+            return known[1]
+        return self._resolve_controller(obj)
+
+    def _resolve_controller(self, obj: Obj) -> ObjectRef | None:
+        meta = as_dict(obj.get("metadata"))
         owner = _controller_ref(meta)
         if owner is None:
             return None
+        namespace = text(meta.get("namespace"))
+        key = (namespace, *owner)
+        if key not in self._controllers:
+            self._controllers[key] = self._top_controller(namespace, owner, frozenset())
+        return self._controllers[key]
+
+    def _top_controller(self, namespace: str, owner: tuple[str, str, str],
+                        seen: frozenset[tuple[str, str]]) -> ObjectRef:
         kind, name, uid = owner
         parent_key = {"ReplicaSet": "replicasets", "Job": "jobs"}.get(kind)
-        if parent_key:
+        if parent_key and (kind, name) not in seen:  # `seen` stops an ownership cycle
             parent = self.get(parent_key, namespace, name)
-            if parent is not None:
-                grand = self.controller_of(parent)
-                if grand is not None:
-                    return grand
-            elif kind == "ReplicaSet" and "-" in name:
+            grand = _controller_ref(as_dict(parent.get("metadata"))) if parent is not None else None
+            if grand is not None:
+                return self._top_controller(namespace, grand, seen | {(kind, name)})
+            if parent is None and kind == "ReplicaSet" and "-" in name:
                 # The ReplicaSet was not captured: its name is "<deployment>-<hash>".
                 return ObjectRef("Deployment", name.rsplit("-", 1)[0], namespace)
         return ObjectRef(kind, name, namespace, uid)
 
 
 def _controller_ref(meta: Obj) -> tuple[str, str, str] | None:
-    owners = meta.get("ownerReferences") or []
-    chosen = next((o for o in owners if isinstance(o, dict) and o.get("controller")), None)
-    if chosen is None and owners and isinstance(owners[0], dict):
-        chosen = owners[0]
-    if not chosen or not chosen.get("kind") or not chosen.get("name"):
+    """(kind, name, uid) of the owner marked controller, else of the first owner."""
+    owners = meta.get("ownerReferences")
+    chosen = None
+    for owner in owners if isinstance(owners, list) else ():
+        if isinstance(owner, dict):
+            if owner.get("controller"):
+                chosen = owner
+                break
+            chosen = chosen or owner
+    if chosen is None:
         return None
-    return chosen["kind"], chosen["name"], chosen.get("uid", "")
+    kind, name = text(chosen.get("kind")), text(chosen.get("name"))
+    return (kind, name, text(chosen.get("uid"))) if kind and name else None
 
 
 def event_time(event: Obj) -> str:
     """The most recent timestamp an event carries, as an ISO string (sorts correctly)."""
-    series = event.get("series") or {}
-    return (
-        series.get("lastObservedTime")
-        or event.get("lastTimestamp")
-        or event.get("eventTime")
-        or event.get("firstTimestamp")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-        or ""
-    )
+    stamps = (as_dict(event.get("series")).get("lastObservedTime"), event.get("lastTimestamp"),
+              event.get("eventTime"), event.get("firstTimestamp"),
+              as_dict(event.get("metadata")).get("creationTimestamp"))
+    return next((stamp for stamp in stamps if isinstance(stamp, str) and stamp), "")
+
+
+# Snapshot objects may be malformed (a hand-edited dump, a future API version): the lookups
+# read a wrongly typed field as empty rather than raising.
+

@@ -106,6 +106,7 @@ class Store:
         self._rv = 0
         self._compacted = 0  # events at or below this resourceVersion are gone
         self._watchers: set[Watcher] = set()
+        self._sorted: dict[Resource, tuple[int, list[dict]]] = {}  # key order, as of a version
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -124,10 +125,17 @@ class Store:
         """
         with self._lock:
             if at_rv is None or at_rv >= self._rv:
-                state, rv = self._objects[resource], self._rv
-            else:
-                state, rv = self._snapshot(resource, at_rv), at_rv
-            return sorted(state.values(), key=order_key), rv
+                return list(self._sorted_now(resource)), self._rv
+            return sorted(self._snapshot(resource, at_rv).values(), key=order_key), at_rv
+
+    def _sorted_now(self, resource: Resource) -> list[dict]:
+        """The current objects in key order, sorted once per version: the pages of one list
+        cost what they hold, not the whole collection again (as etcd range reads do)."""
+        cached = self._sorted.get(resource)
+        if cached is None or cached[0] != self._rv:
+            cached = (self._rv, sorted(self._objects[resource].values(), key=order_key))
+            self._sorted[resource] = cached
+        return cached[1]
 
     def groups(self) -> set[str]:
         with self._lock:

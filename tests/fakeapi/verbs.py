@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,7 +157,10 @@ def _matching(api: FakeKubeAPI, call: Call) -> tuple[list[dict], int, Filter]:
     if at_rv is None and q.get("resourceVersionMatch") == "Exact":
         at_rv = _int_param(q, "resourceVersion")
     items, rv = api.store.items(t.resource, at_rv)
-    return [o for o in items if order_key(o) > start and filt.matches(o)], rv, filt
+    rest = items[bisect.bisect_right(items, start, key=order_key):] if start else items
+    if filt.namespace is None and not filt.selects:  # all match: a page costs what it holds
+        return rest, rv, filt
+    return [o for o in rest if filt.matches(o)], rv, filt
 
 
 def _list(api: FakeKubeAPI, call: Call) -> Response:
