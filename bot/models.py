@@ -55,6 +55,24 @@ class Proposal:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """What a confirm button will do: the action, the exact objects (uids pin the instances),
+    who proposed it, until when it may be confirmed, and a random nonce that names the plan.
+
+    It travels signed (bot/actions/tokens.py), so any replica can verify and run it; `subject`
+    is the finding's subject, which the audit Event is about.
+    """
+
+    action: str
+    targets: tuple[ObjectRef, ...]
+    requester: str
+    expires_at: int  # Unix seconds
+    nonce: str
+    subject: ObjectRef | None = None
+    finding: str = ""  # the finding's check code, for the audit trail
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One diagnosed problem, grouped by the object that owns it.
 

@@ -12,7 +12,7 @@ import logging
 
 from bot.chat.base import Reply, Request
 from bot.cluster.source import SourceError
-from commands import checks, health, issues, nodes, report, storage
+from commands import checks, confirm, fix, health, issues, nodes, report, storage
 from commands import help as help_command
 from commands.base import Command, Context, UsageError
 from commands.help import help_text
@@ -22,6 +22,8 @@ ALL: tuple[Command, ...] = (
     nodes.COMMAND,
     storage.COMMAND,
     issues.COMMAND,
+    fix.COMMAND,
+    confirm.COMMAND,
     report.COMMAND,
     checks.COMMAND,
     help_command.COMMAND,
@@ -34,14 +36,14 @@ __all__ = ["ALL", "BY_NAME", "Context", "dispatch"]
 
 
 def dispatch(ctx: Context, text: str, *, user: str = "", channel: str = "",
-             prefix: str = "/cluster") -> Reply:
+             prefix: str = "/cluster", platform: str = "") -> Reply:
     """Run the command a user typed (`"issues databases"`) and return its reply."""
     verb, *args = text.split() or ["help"]
     command = BY_NAME.get(verb.lower())
     if command is None:
         return _unknown(verb, prefix)
     try:
-        return command.run(ctx, Request(tuple(args), user, channel))
+        return command.run(ctx, Request(tuple(args), user, channel, platform, prefix))
     except UsageError as error:
         return Reply(text=str(error), error=True, ephemeral=True)
     except SourceError as error:

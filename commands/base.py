@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.analyzers.base import Thresholds
 from bot.chat.base import Reply, Request
 from bot.cluster.snapshot import Snapshot
 from bot.cluster.source import ClusterSource, SourceError
 from bot.report.model import Report, diagnose
+
+if TYPE_CHECKING:  # built only where fixes are offered (console, bot): not on the CLI's path
+    from bot.actions.remediation import Remediation
 
 
 class UsageError(Exception):
@@ -27,6 +31,7 @@ class Context:
     source: ClusterSource | None
     clock: Callable[[], datetime] | None = None  # None: the snapshot's own time
     thresholds: Thresholds = field(default_factory=Thresholds)
+    remediation: Remediation | None = None  # None: `fix` and `confirm` are not offered here
     _cached: tuple[Snapshot, Report] | None = field(default=None, repr=False)
 
     def report(self) -> Report:
@@ -38,6 +43,13 @@ class Context:
             now = self.clock() if self.clock else None
             self._cached = (snapshot, diagnose(snapshot, now=now, thresholds=self.thresholds))
         return self._cached[1]
+
+    def actions(self) -> Remediation:
+        """The planner and executor of fixes; a usage error where none is set up."""
+        if self.remediation is None:
+            raise UsageError("fixes are not available here: this clusterbot runs without "
+                             "remediation (use `clusterbot console` or the chat bot)")
+        return self.remediation
 
 
 @dataclass(frozen=True)

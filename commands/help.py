@@ -15,7 +15,7 @@ def help_text(commands: tuple[Command, ...], prefix: str = "/cluster") -> str:
 def run(ctx: Context, request: Request) -> Reply:
     from commands import ALL  # the full list is assembled after this module loads
 
-    return Reply(text=help_text(ALL))
+    return Reply(text=help_text(ALL, request.prefix))
 
 
 COMMAND = Command("help", "This list", USAGE, run)

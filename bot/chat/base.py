@@ -19,6 +19,17 @@ class Request:
     args: tuple[str, ...] = ()
     user: str = ""
     channel: str = ""
+    platform: str = ""  # "slack", "matrix", "console": recorded in the remediation audit
+    prefix: str = "/cluster"  # how commands are typed here (`!cluster` in Matrix), for help
+
+
+@dataclass(frozen=True)
+class Image:
+    """A picture sent with a reply (the weekly report's usage and score chart)."""
+
+    filename: str  # "clusterbot-week.png"
+    title: str
+    png: bytes
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,7 @@ class Reply:
     options: dict[str, Any] = field(default_factory=dict)
     error: bool = False  # the request could not be served; `text` says why
     ephemeral: bool = False  # only the asker should see it (denials, usage errors)
+    images: tuple[Image, ...] = ()  # to show with the reply (uploaded beside it)
 
     @property
     def title(self) -> str:

@@ -8,12 +8,14 @@ the renderers never reach back into raw API dicts.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot import scoring
 from bot.analyzers import analyze
 from bot.analyzers.base import CATALOGUE, Thresholds
+from bot.cluster.fields import as_dict, meta, status, text
 from bot.cluster.snapshot import Snapshot
 from bot.cluster.units import format_age, parse_time
 from bot.models import Finding, Score, Severity
@@ -79,6 +81,80 @@ class RecentGroup:
 
 
 @dataclass(frozen=True)
+class ScoreChange:
+    """One score now and at the previous report; `area` is "Overall" for the total."""
+
+    area: str
+    before: int | None
+    after: int | None
+
+    @property
+    def delta(self) -> int | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class ProblemChange:
+    """A problem that appeared or went away since the previous report."""
+
+    code: str
+    severity: Severity
+    subject: str  # "Deployment apps/link-checker"
+    title: str
+
+
+@dataclass(frozen=True)
+class PVCGrowth:
+    name: str  # "monitoring/prometheus-db"
+    size_before: str
+    size_after: str
+    used_before: str  # "" when usage is unknown
+    used_after: str
+    grown: str  # "+4.5Gi": used growth, else size growth
+
+
+@dataclass(frozen=True)
+class NodeGrowth:
+    name: str
+    cpu_before: int | None  # percent of allocatable
+    cpu_after: int | None
+    memory_before: int | None
+    memory_after: int | None
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    at: datetime
+    score: int
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed since the previous weekly report; `since` is None on the first one."""
+
+    since: datetime | None
+    score: ScoreChange
+    areas: tuple[ScoreChange, ...] = ()  # only the areas whose score moved
+    new_problems: tuple[ProblemChange, ...] = ()
+    resolved_problems: tuple[ProblemChange, ...] = ()
+    deployed: tuple[RecentGroup, ...] = ()  # created since the previous report
+    removed: tuple[RecentGroup, ...] = ()  # gone since; `age` is ""
+    growing_pvcs: tuple[PVCGrowth, ...] = ()
+    growing_nodes: tuple[NodeGrowth, ...] = ()
+    expiring_certificates: tuple[CertificateRow, ...] = ()  # before the next report
+    trend: tuple[TrendPoint, ...] = ()  # the score at each stored report, oldest first
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing to say beyond the score."""
+        return not (self.areas or self.new_problems or self.resolved_problems or self.deployed
+                    or self.removed or self.growing_pvcs or self.growing_nodes
+                    or self.expiring_certificates)
+
+
+@dataclass(frozen=True)
 class Report:
     cluster: str
     source: str
@@ -98,6 +174,9 @@ class Report:
     capacity: Capacity
     notes: tuple[str, ...] = ()
     severity_counts: dict[str, int] = field(default_factory=dict)
+    created: tuple[RecentChange, ...] = ()  # every namespace and workload, newest first
+    changes: Changes | None = None  # set on the weekly report: what changed since the last
+    next_review: datetime | None = None  # the next scheduled report, when one is scheduled
 
     def issues_in(self, namespace: str | None) -> tuple[Issue, ...]:
         if not namespace:
@@ -109,25 +188,29 @@ def build_report(
     snapshot: Snapshot, findings: list[Finding], score: Score, *, now: datetime | None = None
 ) -> Report:
     now = now or snapshot.taken_at
+    created = _created(snapshot, now)
+    nodes = node_rows(snapshot, now)
     return Report(
         cluster=snapshot.cluster,
         source=snapshot.source,
         generated_at=now,
         data_age=_data_age(snapshot, now),
         score=score,
-        facts=_facts(snapshot, now),
-        nodes=node_rows(snapshot, now),
+        facts=_facts(snapshot, now, nodes),
+        nodes=nodes,
         namespaces=namespace_rows(snapshot, findings),
         workloads=workload_rows(snapshot),
         storage=storage_groups(snapshot),
         ingresses=ingress_rows(snapshot, findings),
         certificates=certificate_rows(snapshot, now),
         issues=_issues(findings),
-        recent=_recent(snapshot, now),
+        recent=group_by_namespace(c for c in created
+                                  if (now - c.created).days < RECENT_WINDOW_DAYS),
         utilisation=utilisation(snapshot),
         capacity=capacity(snapshot),
         notes=_notes(snapshot),
         severity_counts=dict(Counter(f.severity.value for f in findings)),
+        created=created,
     )
 
 
@@ -144,12 +227,12 @@ def _data_age(snapshot: Snapshot, now: datetime) -> str:
     return f"{said}: {snapshot.stale}" if snapshot.stale else said
 
 
-def _facts(snapshot: Snapshot, now: datetime) -> ClusterFacts:
+def _facts(snapshot: Snapshot, now: datetime, rows: tuple[NodeRow, ...]) -> ClusterFacts:
     nodes = snapshot.items("nodes")
-    infos = [(n.get("status") or {}).get("nodeInfo") or {} for n in nodes]
-    control = tuple(r.name for r in node_rows(snapshot, now) if r.control_plane)
-    workers = tuple(r.name for r in node_rows(snapshot, now) if not r.control_plane)
-    created = [parse_time((n.get("metadata") or {}).get("creationTimestamp")) for n in nodes]
+    infos = [as_dict(status(n).get("nodeInfo")) for n in nodes]
+    control = tuple(r.name for r in rows if r.control_plane)
+    workers = tuple(r.name for r in rows if not r.control_plane)
+    created = [parse_time(meta(n).get("creationTimestamp")) for n in nodes]
     oldest = min((c for c in created if c), default=None)
     return ClusterFacts(
         nodes=len(nodes),
@@ -183,34 +266,32 @@ def _issues(findings: list[Finding]) -> tuple[Issue, ...]:
 RECENT_WINDOW_DAYS = 14
 
 
-def _recent(snapshot: Snapshot, now: datetime) -> tuple[RecentGroup, ...]:
-    """Namespaces and workloads created in the last two weeks, by namespace, newest first."""
-    changes = [c for key, kind in (("namespaces", "Namespace"), ("deployments", "Deployment"),
-                                   ("statefulsets", "StatefulSet"), ("daemonsets", "DaemonSet"),
-                                   ("cronjobs", "CronJob"))
-               for c in _created_since(snapshot, key, kind, now)]
+def group_by_namespace(changes: Iterable[RecentChange]) -> tuple[RecentGroup, ...]:
+    """Creations grouped by namespace, newest first; a namespace's own creation marks it new."""
+    ordered = sorted(changes, key=lambda c: c.created, reverse=True)
     groups = []
-    for namespace in dict.fromkeys(c.namespace or c.name for c in
-                                   sorted(changes, key=lambda c: c.created, reverse=True)):
-        own = [c for c in changes if c.kind == "Namespace" and c.name == namespace]
-        items = tuple(sorted((c for c in changes if c.kind != "Namespace"
-                              and c.namespace == namespace), key=lambda c: c.created,
-                             reverse=True))
+    for namespace in dict.fromkeys(c.namespace or c.name for c in ordered):
+        own = [c for c in ordered if c.kind == "Namespace" and c.name == namespace]
+        items = tuple(c for c in ordered if c.kind != "Namespace" and c.namespace == namespace)
         newest = own[0] if own else items[0]
         groups.append(RecentGroup(namespace, bool(own), newest.age, items))
     return tuple(groups)
 
 
-def _created_since(snapshot: Snapshot, key: str, kind: str,
-                   now: datetime) -> list[RecentChange]:
+def _created(snapshot: Snapshot, now: datetime) -> tuple[RecentChange, ...]:
+    """Every namespace and workload with its creation time, newest first."""
     found = []
-    for obj in snapshot.items(key):
-        meta = obj.get("metadata") or {}
-        created = parse_time(meta.get("creationTimestamp"))
-        if created and (now - created).days < RECENT_WINDOW_DAYS:
-            found.append(RecentChange(kind, meta.get("namespace", ""), meta.get("name", ""),
-                                      format_age((now - created).total_seconds()), created))
-    return found
+    for key, kind in (("namespaces", "Namespace"), ("deployments", "Deployment"),
+                      ("statefulsets", "StatefulSet"), ("daemonsets", "DaemonSet"),
+                      ("cronjobs", "CronJob")):
+        for obj in snapshot.items(key):
+            about = meta(obj)
+            created = parse_time(about.get("creationTimestamp"))
+            if created:
+                found.append(RecentChange(kind, text(about.get("namespace")),
+                                          text(about.get("name")),
+                                          format_age((now - created).total_seconds()), created))
+    return tuple(sorted(found, key=lambda c: c.created, reverse=True))
 
 
 def _notes(snapshot: Snapshot) -> tuple[str, ...]:

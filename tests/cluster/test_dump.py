@@ -135,3 +135,31 @@ def test_missing_file_and_empty_directory(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DumpError, match="holds no .json files"):
         load_paths([tmp_path / "empty"])
+
+
+def _tricky_pod(index: int) -> dict:
+    """A pod whose nested lists hold the same bytes as an item boundary."""
+    obj = pod(f"p{index}")
+    obj["metadata"]["ownerReferences"] = [
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "a", "uid": "1"},
+        {"apiVersion": "v1", "kind": "Node", "name": "b", "uid": "2"}]
+    obj["spec"]["volumes"] = [{"name": "cfg", "projected": {"sources": [
+        {"configMap": {"name": "c", "items": [{"key": "k", "path": "p"}]}}]}}]
+    obj["metadata"]["annotations"]["note"] = 'text with }, {"apiVersion": inside'
+    return obj
+
+
+@pytest.mark.parametrize("indent", [None, 4], ids=["compact", "kubectl-indented"])
+@pytest.mark.parametrize("items_last", [False, True], ids=["kubectl-order", "api-order"])
+def test_items_parsed_one_by_one_equal_a_whole_parse(tmp_path, indent, items_last):
+    from bot.cluster.dump import _parse_items_one_by_one
+
+    items = [_tricky_pod(i) for i in range(5)] + [node("n1")]
+    document = ({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
+                if items_last else
+                {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}})
+    data = json.dumps(document, indent=indent).encode()
+    envelope, pieces = _parse_items_one_by_one(data)
+    assert list(pieces) == items and envelope["kind"] == "List"
+    snapshot = load_paths([write(tmp_path / "c.json", document)])
+    assert len(snapshot.items("pods")) == 5
