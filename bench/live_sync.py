@@ -24,10 +24,8 @@ the 5,000-pod cache adds under 20 MB; a command from the cache under 50 ms.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +34,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from common import median_of_runs, size_arguments  # noqa: E402
 
 SERVER = r"""
 import sys
@@ -51,19 +52,9 @@ api.stop()
 
 CHILD = r"""
 import gc, json, resource, statistics, subprocess, sys, time
+sys.path.insert(0, "bench")
+from common import peak_mb, rss_mb
 mode, kubeconfig, pods_file = sys.argv[1:4]
-
-def status_mb(field):
-    with open("/proc/self/status") as status:
-        return next(int(l.split()[1]) for l in status if l.startswith(field)) / 1024
-
-# Peak RSS: this process's own high-water mark; ru_maxrss would also count the pages of the
-# parent it was forked from.
-def peak_mb():
-    return status_mb("VmHWM:")
-
-def rss_mb():
-    return status_mb("VmRSS:")
 
 out = {}
 if mode == "floor":
@@ -151,15 +142,7 @@ print(json.dumps(out))
 
 
 def measure(mode: str, kubeconfig: Path, pods_file: Path, runs: int) -> dict[str, float]:
-    results = []
-    for _ in range(runs):
-        done = subprocess.run([sys.executable, "-c", CHILD, mode, str(kubeconfig),
-                               str(pods_file)], capture_output=True, text=True, cwd=ROOT,
-                              check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"{mode} failed:\n{done.stderr}")
-        results.append(json.loads(done.stdout))
-    return {k: statistics.median(r[k] for r in results) for k in results[0]}
+    return median_of_runs(CHILD, [mode, str(kubeconfig), str(pods_file)], runs)
 
 
 def fetch_pod_list(kubeconfig: Path, target: Path) -> int:
@@ -213,10 +196,7 @@ def report(pods: int, size: int, runs: int, f: dict[str, dict[str, float]]) -> N
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pods", type=int, nargs="+", default=[5000, 20000])
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = size_arguments(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         for pods in args.pods:
             bench(pods, args.runs, Path(tmp))

@@ -10,24 +10,19 @@ median printed. Budgets (issue: core): pipeline within 1.5x the floor's time, an
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import median_of_runs, size_arguments  # noqa: E402
 
 CHILD = r"""
 import gc, json, sys, time
+sys.path.insert(0, "bench")
+from common import peak_mb as rss_mb
 mode, path = sys.argv[1], sys.argv[2]
-def rss_mb():  # VmHWM: peak RSS of this program (ru_maxrss would include the forking parent)
-    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
 if mode == "floor":
     import orjson
     base = rss_mb(); t0 = time.perf_counter()
@@ -50,21 +45,13 @@ print(json.dumps(out))
 
 
 def measure(mode: str, path: str, runs: int) -> dict[str, float]:
-    results = []
-    for _ in range(runs):
-        done = subprocess.run([sys.executable, "-c", CHILD, mode, path], capture_output=True,
-                              text=True, check=True, cwd=HERE.parent)
-        results.append(json.loads(done.stdout))
-    return {k: statistics.median(r[k] for r in results) for k in results[0]}
+    return median_of_runs(CHILD, [mode, path], runs)
 
 
 def main() -> None:
     import synthetic
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pods", type=int, nargs="+", default=[5000, 20000])
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = size_arguments(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         for pods in args.pods:
             path = f"{tmp}/cluster-{pods}.json"
