@@ -24,16 +24,22 @@ def size_arguments(description: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def median_of_runs(child: str, args: list[str], runs: int) -> dict[str, float]:
-    """Run `python -c child *args` `runs` times; the median of each figure it prints as JSON."""
-    results = []
+def medians_of_rounds(child: str, args: dict[str, list[str]], runs: int
+                      ) -> dict[str, dict[str, float]]:
+    """For each name, run `python -c child *args[name]` `runs` times; the median of each
+    figure it prints as JSON. Runs go in rounds (every name once, then again), so a drift of
+    the machine (another job, a cold page cache) lands on every figure alike and the ratios
+    between them hold."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in args}
     for _ in range(runs):
-        done = subprocess.run([sys.executable, "-c", child, *args], capture_output=True,
-                              text=True, cwd=ROOT, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"{args[0]} failed:\n{done.stderr}")
-        results.append(json.loads(done.stdout))
-    return {k: statistics.median(r[k] for r in results) for k in results[0]}
+        for name, child_args in args.items():
+            done = subprocess.run([sys.executable, "-c", child, *child_args],
+                                  capture_output=True, text=True, cwd=ROOT, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"{name} failed:\n{done.stderr}")
+            results[name].append(json.loads(done.stdout))
+    return {name: {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+            for name, rows in results.items()}
 
 
 def status_mb(field: str) -> float:

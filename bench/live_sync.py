@@ -3,7 +3,7 @@ server, the bot's way and the usual ways, beside the floor.
 
 For each size it starts the fake API server in its own process (so its memory and CPU stay
 out of the figures), seeded with `synthetic.py`'s pods, and measures, each in a fresh
-interpreter, the median of `--runs`:
+interpreter, the median of `--runs` (taken in rounds: every mode once, then again):
 
 - the bot's watch cache: cold sync (LIST of every kind, paged and trimmed), its peak RSS, the
   RSS it holds idle and what the cache adds to the process, a snapshot rebuild, and a command
@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from common import median_of_runs, size_arguments  # noqa: E402
+from common import medians_of_rounds, size_arguments  # noqa: E402
 
 SERVER = r"""
 import sys
@@ -141,8 +141,7 @@ print(json.dumps(out))
 """
 
 
-def measure(mode: str, kubeconfig: Path, pods_file: Path, runs: int) -> dict[str, float]:
-    return median_of_runs(CHILD, [mode, str(kubeconfig), str(pods_file)], runs)
+MODES = ("floor", "fetch", "cache", "oneshot", "models", "kubectl")
 
 
 def fetch_pod_list(kubeconfig: Path, target: Path) -> int:
@@ -162,8 +161,8 @@ def bench(pods: int, runs: int, tmp: Path) -> None:
     try:
         assert server.stdout is not None and server.stdout.readline().strip()
         size = fetch_pod_list(kubeconfig, pods_file)
-        figures = {mode: measure(mode, kubeconfig, pods_file, runs)
-                   for mode in ("floor", "fetch", "cache", "oneshot", "models", "kubectl")}
+        figures = medians_of_rounds(
+            CHILD, {mode: [mode, str(kubeconfig), str(pods_file)] for mode in MODES}, runs)
     finally:
         assert server.stdin is not None
         server.stdin.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import median_of_runs, size_arguments  # noqa: E402
+from common import medians_of_rounds, size_arguments  # noqa: E402
 
 CHILD = r"""
 import gc, json, sys, time
@@ -44,10 +44,6 @@ print(json.dumps(out))
 """
 
 
-def measure(mode: str, path: str, runs: int) -> dict[str, float]:
-    return median_of_runs(CHILD, [mode, path], runs)
-
-
 def main() -> None:
     import synthetic
 
@@ -56,8 +52,9 @@ def main() -> None:
         for pods in args.pods:
             path = f"{tmp}/cluster-{pods}.json"
             size = synthetic.write_cluster(path, pods)
-            floor = measure("floor", path, args.runs)
-            pipe = measure("pipeline", path, args.runs)
+            figures = medians_of_rounds(CHILD, {mode: [mode, path]
+                                                for mode in ("floor", "pipeline")}, args.runs)
+            floor, pipe = figures["floor"], figures["pipeline"]
             print(f"\n{pods} pods, {size / 1e6:.0f} MB of JSON (median of {args.runs} runs)")
             print(f"  floor  orjson.loads, gc paused : {floor['total']:.2f} s, "
                   f"peak RSS {floor['peak_mb']:.0f} MB")

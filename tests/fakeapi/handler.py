@@ -7,11 +7,12 @@ discovery and health paths, route, authorize (`forbid`), negotiate the Accept ty
 
 from __future__ import annotations
 
-import json
 import traceback
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 from . import discovery, routes, tables, verbs, watch
 from .status import ApiError
@@ -105,8 +106,10 @@ class Handler(BaseHTTPRequestHandler):
         return data
 
     def _send(self, response: Response) -> None:
-        if isinstance(response.body, dict):
-            data, content_type = json.dumps(response.body).encode(), "application/json"
+        if isinstance(response.body, bytes):
+            data, content_type = response.body, "application/json"
+        elif isinstance(response.body, dict):
+            data, content_type = orjson.dumps(response.body), "application/json"
         else:
             data, content_type = response.body.encode(), "text/plain; charset=utf-8"
         try:

@@ -107,6 +107,7 @@ class Store:
         self._compacted = 0  # events at or below this resourceVersion are gone
         self._watchers: set[Watcher] = set()
         self._sorted: dict[Resource, tuple[int, list[dict]]] = {}  # key order, as of a version
+        self._encodings: dict[Resource, dict[Key, tuple[dict, bytes]]] = {r: {} for r in RESOURCES}
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -136,6 +137,18 @@ class Store:
             cached = (self._rv, sorted(self._objects[resource].values(), key=order_key))
             self._sorted[resource] = cached
         return cached[1]
+
+    def encoded(self, resource: Resource, obj: dict, encode: Callable[[dict], bytes]) -> bytes:
+        """`encode(obj)`, kept while `obj` is the stored version: lists serve the same
+        objects again and again (a watch cache relisting, kubectl, a benchmark)."""
+        key = key_of(obj)
+        kept = self._encodings[resource].get(key)
+        if kept is not None and kept[0] is obj:
+            return kept[1]
+        data = encode(obj)
+        if self._objects[resource].get(key) is obj:
+            self._encodings[resource][key] = (obj, data)
+        return data
 
     def groups(self) -> set[str]:
         with self._lock:
@@ -292,6 +305,7 @@ class Store:
         self._rv += 1
         obj["metadata"]["resourceVersion"] = str(self._rv)
         objects = self._objects[resource]
+        self._encodings[resource].pop(key_of(obj), None)
         if etype == DELETED:
             objects.pop(key_of(obj), None)
         else:

@@ -45,7 +45,7 @@ class Call:
 @dataclass(slots=True)
 class Response:
     code: int
-    body: dict | str
+    body: dict | str | bytes  # bytes: JSON already encoded
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -175,8 +175,9 @@ def _list(api: FakeKubeAPI, call: Call) -> Response:
         if not filt.selects:
             meta["remainingItemCount"] = len(items) - limit
         items = items[:limit]
-    body = tables.render_list(call.fmt, call.target.resource, items, meta,
-                              call.query.get("includeObject"))
+    resource = call.target.resource
+    body = tables.render_list(call.fmt, resource, items, meta, call.query.get("includeObject"),
+                              lambda obj: api.store.encoded(resource, obj, tables.encode_item))
     return Response(200, body)
 
 
