@@ -84,10 +84,11 @@ class _Kind:
     unreachable: bool = False
     stream: WatchStream | None = None
     sharer: Sharer = field(default_factory=Sharer)
+    watch_denied_at: datetime | None = None  # RBAC lets us list the kind but not watch it
 
     @property
     def polled(self) -> bool:
-        return self.info.group in _POLLED_GROUPS
+        return self.info.group in _POLLED_GROUPS or self.watch_denied_at is not None
 
 
 class _Relist(Exception):
@@ -233,6 +234,7 @@ class WatchCache:
 
     def _step(self, kind: _Kind) -> float:
         """List if needed, then watch until the stream ends; returns how long to wait next."""
+        self._retry_denied_watch(kind)
         if kind.need_list:
             found = read_kind(self._client, kind.info, page_size=self._page_size,
                               sharer=kind.sharer)
@@ -242,10 +244,11 @@ class WatchCache:
             self._replace(kind, found)
             if kind.polled:
                 return self._timing.poll_seconds
-        self._watch(kind)
-        return 0.0
+        return self._watch(kind)
 
-    def _watch(self, kind: _Kind) -> None:
+    def _watch(self, kind: _Kind) -> float:
+        """Follow the kind's changes until the stream ends: 0 s to the next step, or (when
+        watching is forbidden) the polling interval."""
         seconds = int(self._timing.watch_seconds * self._rand.uniform(1.0, 2.0)) or 1
         query = {"watch": "true", "allowWatchBookmarks": "true", "timeoutSeconds": seconds,
                  "resourceVersion": kind.resource_version}
@@ -256,17 +259,19 @@ class WatchCache:
         except KubeError as error:
             if error.status == 410:
                 raise _Relist from None
+            if error.status == 403:
+                return self._deny_watch(kind, error)
             raise
         with self._lock:
             kind.stream = stream
             self._recovered(kind)
         try:
-            if self._stopping.is_set():
-                return
-            for line in stream:
-                self._apply(kind, _decode(line))
-                if self._stopping.is_set():
-                    return
+            if not self._stopping.is_set():  # else stop() may have missed this stream
+                for line in stream:
+                    self._apply(kind, _decode(line))
+                    if self._stopping.is_set():
+                        break
+            return 0.0
         finally:
             with self._lock:
                 kind.stream = None
@@ -293,6 +298,24 @@ class WatchCache:
                 self._generation += 1
             elif etype == "DELETED" and kind.objects.pop(key, None) is not None:
                 self._generation += 1
+
+    def _deny_watch(self, kind: _Kind, error: KubeError) -> float:
+        """Watching is forbidden where listing is allowed (a hand-written Role): relist the
+        kind every poll interval instead, and try watching again now and then."""
+        if kind.watch_denied_at is None:
+            log.warning("no permission to watch %s (%s): relisting it every %.0f s",
+                        qualified_name(kind.info), error.message, self._timing.poll_seconds)
+        with self._lock:
+            kind.watch_denied_at = self._clock()
+            kind.need_list = True
+            self._recovered(kind)
+        return self._timing.poll_seconds
+
+    def _retry_denied_watch(self, kind: _Kind) -> None:
+        denied_at = kind.watch_denied_at
+        if denied_at is not None and (
+                self._clock() - denied_at).total_seconds() >= self._timing.recheck_seconds:
+            kind.watch_denied_at = None  # listed once more, then watched if RBAC allows now
 
     # -- state changes, under the lock ---------------------------------------------------
 

@@ -231,6 +231,31 @@ def test_missing_and_forbidden_add_ons_are_noted_and_found_later(
     assert [c["metadata"]["name"] for c in cache.snapshot().items("certificates")] == ["site"]
 
 
+def test_a_kind_it_may_list_but_not_watch_is_relisted_until_watching_is_allowed(
+        fake_api: FakeKubeAPI, start_cache: StartCache, clock: FakeClock) -> None:
+    pod = web_pod()
+    fake_api.add(pod)
+    fake_api.forbid("pods", verbs=("watch",))
+    cache = start_cache(fake_api, replace(FAST, poll_seconds=0.1, recheck_seconds=60))
+    fake_api.update(crashlooping(pod))
+
+    wait_until(lambda: _restarts(cache) == 7, "the relisted pod")
+    assert "pods" not in cache.watching()
+    assert cache.status().last_error == ""  # polling is not a failure: no stale marks
+    assert lists(fake_api, PODS) >= 2
+
+    fake_api.allow("pods")
+    clock.advance(minutes=2)  # the recheck is due: list once more, then watch
+    wait_until(lambda: "pods" in cache.watching(), "the pod watch")
+    fake_api.update(crashlooping(pod, restarts=9))
+    wait_until(lambda: _restarts(cache) == 9, "the watched change")
+
+
+def _restarts(cache: WatchCache) -> int:
+    pod = cache.snapshot().items("pods")[0]
+    return int(pod["status"]["containerStatuses"][0]["restartCount"])
+
+
 def test_metrics_are_polled_not_watched(fake_api: FakeKubeAPI,
                                         start_cache: StartCache) -> None:
     fake_api.add(_node_metrics("pi-master", "250m"))

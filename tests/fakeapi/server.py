@@ -110,7 +110,7 @@ class FakeKubeAPI:
         self.user = user
         self.port = port
         self._logs: dict[tuple[str, str, str, bool], str] = {}
-        self._forbidden: set[Resource] = set()
+        self._forbidden: dict[Resource, frozenset[str] | None] = {}  # None: every verb
         self._enabled: set[str] = set()
         self._http: _HTTPServer | None = None
         self._refused = False
@@ -205,12 +205,13 @@ class FakeKubeAPI:
             raise KeyError(f"{group!r} is not an add-on group of the fake")
         self._enabled.add(group)
 
-    def forbid(self, plural: str) -> None:
-        """Answer every request for this resource (`pods`, `secrets`, ...) with 403 Forbidden."""
-        self._forbidden.add(by_name(plural))
+    def forbid(self, plural: str, verbs: tuple[str, ...] | None = None) -> None:
+        """Answer requests for this resource (`pods`, `secrets`, ...) with 403 Forbidden:
+        every request, or only those of the RBAC `verbs` named (`("watch",)`)."""
+        self._forbidden[by_name(plural)] = frozenset(verbs) if verbs else None
 
     def allow(self, plural: str) -> None:
-        self._forbidden.discard(by_name(plural))
+        self._forbidden.pop(by_name(plural), None)
 
     def reset_requests(self) -> None:
         self.requests.clear()
@@ -234,7 +235,10 @@ class FakeKubeAPI:
         return {r.group for r in RESOURCES if not r.optional} | self._enabled
 
     def check_access(self, verb: str, target: Target) -> None:
-        if target.resource in self._forbidden:
+        if target.resource not in self._forbidden:
+            return
+        denied = self._forbidden[target.resource]
+        if denied is None or verb in denied:
             raise forbidden(self.user, verb, target.resource, target.namespace, target.name,
                             target.subresource)
 
