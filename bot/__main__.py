@@ -203,6 +203,7 @@ def serve(args: argparse.Namespace) -> int:
     """Run the chat adapters, the weekly report's scheduler and the health server on one
     cluster source until a signal; refuse to start, saying why, on a broken configuration."""
     from bot.config_check import check_config, print_verdict
+    from bot.keeper import DiagnosisKeeper
     from bot.observability import HealthServer, Metrics
     from bot.scheduler import ScheduleError, start_scheduler  # apscheduler: only the bot
 
@@ -232,6 +233,8 @@ def serve(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stopping.set())
     started: list[ChatAdapter] = []
     scheduler = None
+    keeper = DiagnosisKeeper(ctx, settings.refresh_seconds).start() \
+        if settings.refresh_seconds else None
     try:
         health.start()
         for adapter in adapters:
@@ -250,6 +253,8 @@ def serve(args: argparse.Namespace) -> int:
             scheduler.shutdown()
         for adapter in reversed(started):
             adapter.stop()
+        if keeper is not None:
+            keeper.stop()
         health.stop()
         if client is not None:
             client.close()

@@ -162,6 +162,10 @@ class Settings(BaseSettings):
     answer_timeout: float = Field(
         8.0, gt=0, le=60, description="Seconds a command may take before the bot answers "
         "'cluster API unreachable' instead (Slack users expect an answer within 10 s).")
+    refresh_seconds: float = Field(
+        5.0, ge=0, le=300, description="How often the bot re-diagnoses a changed cluster in "
+        "the background; answers may trail the cluster by up to twice this. 0: diagnose when "
+        "a command finds a change.")
 
     # -- Matrix (bot/chat/matrix.py): the usual MATRIX_* names, without the prefix -------------
     matrix_homeserver: str = Field(

@@ -2,11 +2,14 @@
 
 A command is a verb (`health`, `nodes`, ...) with a one-line summary and usage, and a pure
 `run(ctx, request) -> Reply`. The context hands it the cluster source; the analysis of one
-snapshot is computed once and shared by the commands that read it.
+snapshot is computed once and shared by the commands that read it. The chat bot lets answers
+trail a changing cluster by a few seconds (`max_lag`) while it re-diagnoses in the background
+(bot/keeper.py), so a command answers from memory instead of analysing while the user waits.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,17 +35,39 @@ class Context:
     clock: Callable[[], datetime] | None = None  # None: the snapshot's own time
     thresholds: Thresholds = field(default_factory=Thresholds)
     remediation: Remediation | None = None  # None: `fix` and `confirm` are not offered here
+    # Seconds a report may trail the source's snapshot; 0: every answer is of the latest one.
+    max_lag: float = 0.0
     _cached: tuple[Snapshot, Report] | None = field(default=None, repr=False)
+    _diagnosing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def report(self) -> Report:
-        """The diagnosed report of the current snapshot, reused while the snapshot is."""
+        """The diagnosed report of the current snapshot, or of one at most `max_lag` seconds
+        older with the same freshness (a cache gone stale is said at once)."""
+        cached, snapshot = self._cached, self._snapshot()
+        if cached is not None and (cached[0] is snapshot or self._close_enough(cached[0],
+                                                                               snapshot)):
+            return cached[1]
+        return self.refresh()
+
+    def refresh(self) -> Report:
+        """Diagnose the current snapshot unless that is done; one diagnosis at a time, so
+        commands arriving together wait for it rather than repeat it."""
+        with self._diagnosing:
+            snapshot = self._snapshot()
+            if self._cached is None or self._cached[0] is not snapshot:
+                now = self.clock() if self.clock else None
+                self._cached = (snapshot, diagnose(snapshot, now=now,
+                                                   thresholds=self.thresholds))
+            return self._cached[1]
+
+    def _snapshot(self) -> Snapshot:
         if self.source is None:
             raise SourceError("no cluster source configured")
-        snapshot = self.source.snapshot()
-        if self._cached is None or self._cached[0] is not snapshot:
-            now = self.clock() if self.clock else None
-            self._cached = (snapshot, diagnose(snapshot, now=now, thresholds=self.thresholds))
-        return self._cached[1]
+        return self.source.snapshot()
+
+    def _close_enough(self, diagnosed: Snapshot, latest: Snapshot) -> bool:
+        lag = (latest.taken_at - diagnosed.taken_at).total_seconds()
+        return lag <= self.max_lag and latest.stale == diagnosed.stale
 
     def actions(self) -> Remediation:
         """The planner and executor of fixes; a usage error where none is set up."""
