@@ -38,7 +38,10 @@ def test_without_lag_every_new_snapshot_is_diagnosed() -> None:
     first = ctx.report()
     assert ctx.report() is first
     source.current = source.taken(seconds=1)
-    assert ctx.report() is not first
+    second = ctx.report()
+    assert second is not first
+    source.current = source.taken(seconds=1)  # a change within the same second
+    assert ctx.report() is not second
 
 
 def test_a_report_within_the_lag_is_reused_and_one_beyond_it_is_not() -> None:
