@@ -1,4 +1,4 @@
-"""Decode an API list straight into trimmed objects: only the fields trim.py's specs keep.
+"""Decode API JSON straight into trimmed objects: only the fields trim.py's specs keep.
 
 `orjson.loads` builds every field of a page, ~45 KB of Python objects per realistic pod, and
 `trim()` then throws nine tenths of it away. msgspec, told the shape to keep (a TypedDict per
@@ -6,6 +6,8 @@ spec level, built once per kind from `trim.SPECS`), skips the rest while it pars
 5,000-pod list decodes in about two thirds of the time a bare `orjson.loads` of it takes, and
 the garbage is never made, so what the watch cache keeps is not scattered among freed pages.
 
+Live list pages are decoded whole (`decode_list`); a dump's items one at a time
+(`peek_type` says which kind an item is, skipping the rest, then `decode_object`).
 The result equals `trim_object(key, orjson.loads(...))`: a spec's functions (which annotations
 to keep, env references only) run on the decoded object, every JSON type is accepted where the
 spec expects an object (like `trim()`, malformed values pass through), and a test holds the two
@@ -29,29 +31,55 @@ class DecodeError(ValueError):
     """The body is not JSON."""
 
 
+Json = bytes | memoryview
+
+
 @functools.cache
-def _decoder(key: str) -> tuple[msgspec.json.Decoder[Any], Spec]:
-    """The list decoder for collection `key`, and the part of its spec that holds functions."""
+def _decoder(key: str, whole_list: bool) -> tuple[msgspec.json.Decoder[Any], Spec]:
+    """The decoder of a list page (or of one object) of collection `key`, and the part of
+    its spec that holds functions."""
     spec = SPECS.get(key)
-    item = _shape(spec, key) if spec is not None else Any
-    items = _list_of(_any_of(item))
-    page = _typed_dict(f"{key}-list", {"metadata": Any, "items": items})
-    return msgspec.json.Decoder(page), _functions(spec or {})
+    item = _shape(spec, key) if spec is not None else dict[str, Any]
+    if whole_list:
+        item = _typed_dict(f"{key}-list", {"metadata": Any, "items": _list_of(_any_of(item))})
+    return msgspec.json.Decoder(item), _functions(spec or {})
 
 
-def decode_list(key: str, body: bytes) -> tuple[list[Obj], dict[str, Any]]:
-    """The trimmed objects of a list page of collection `key`, and the list's metadata."""
-    decoder, functions = _decoder(key)
+def _decode(decoder: msgspec.json.Decoder[Any], data: Json) -> Any:
     try:
-        page = decoder.decode(body)
+        return decoder.decode(data)
     except msgspec.DecodeError as error:
         raise DecodeError(str(error)) from None
+
+
+def decode_list(key: str, body: Json) -> tuple[list[Obj], dict[str, Any]]:
+    """The trimmed objects of a list page of collection `key`, and the list's metadata."""
+    decoder, functions = _decoder(key, True)
+    page = _decode(decoder, body)
     items = [obj for obj in page.get("items") or () if type(obj) is dict]
     if functions:
         for obj in items:
             _apply(obj, functions)
     meta = page.get("metadata")
     return items, meta if isinstance(meta, dict) else {}
+
+
+def peek_type(data: Json) -> tuple[str, str]:
+    """The kind and apiVersion of the JSON object `data` ("" where absent), the rest skipped;
+    DecodeError when `data` is not one whole JSON object."""
+    found = _decode(_TYPE, data)
+    kind, api_version = found.get("kind"), found.get("apiVersion")
+    return (kind if isinstance(kind, str) else "",
+            api_version if isinstance(api_version, str) else "")
+
+
+def decode_object(key: str, data: Json) -> Obj:
+    """One object of collection `key`, trimmed as it is decoded."""
+    decoder, functions = _decoder(key, False)
+    obj = _decode(decoder, data)
+    if functions:
+        _apply(obj, functions)
+    return obj
 
 
 def _shape(spec: Spec, name: str) -> Any:
@@ -65,6 +93,10 @@ def _shape(spec: Spec, name: str) -> Any:
 # Types built at runtime from the specs, for msgspec; mypy cannot follow them.
 def _typed_dict(name: str, fields: dict[str, Any]) -> Any:
     return TypedDict(name, fields, total=False)  # type: ignore[operator]
+
+
+# Reads an object's kind and apiVersion, skipping (but checking) the rest.
+_TYPE = msgspec.json.Decoder(_typed_dict("Type", {"kind": Any, "apiVersion": Any}))
 
 
 def _list_of(shape: Any) -> Any:

@@ -16,7 +16,7 @@ import gc
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from bot.cluster.decode import DecodeError, decode_object, peek_type
 from bot.cluster.kinds import BY_KEY, KindInfo, kind_for, kind_for_file_stem
 from bot.cluster.snapshot import Snapshot
 from bot.cluster.trim import trim_object
@@ -77,15 +78,25 @@ def _collect(file: Path, collected: dict[str, list[dict[str, Any]]]) -> None:
     """Add the file's objects to `collected`; a typed list marks its kind as read, even empty."""
     data = _read(file)
     try:
-        _collect_document(file, *_parse_items_one_by_one(data), collected)
+        envelope, pieces = _split_items(data)
+        _collect_document(file, envelope, lambda fallback: _decoded_items(
+            file, pieces, fallback), collected)
     except _Unsplittable:
         document = _parse(file, data)
         items = document.get("items") if isinstance(document, dict) else None
-        _collect_document(file, document, items, collected)
+        if "items" in document and (not isinstance(items, Iterable) or
+                                    isinstance(items, str | dict)):
+            raise DumpError(f"{file}: 'items' is not a list") from None
+        _collect_document(file, document, lambda fallback: _parsed_items(
+            file, items or (), fallback), collected)
 
 
-def _collect_document(file: Path, document: Any, items: Iterable[Any] | None,
+Items = Callable[[KindInfo | None], Iterator[tuple[str, dict[str, Any]]]]
+
+
+def _collect_document(file: Path, document: Any, items: Items,
                       collected: dict[str, list[dict[str, Any]]]) -> None:
+    """Add a List's items (`items(the file's kind)`, trimmed), or a lone object."""
     if not isinstance(document, dict):
         raise DumpError(f"{file}: expected a JSON object (a Kubernetes List), found "
                         f"{type(document).__name__}")
@@ -94,10 +105,8 @@ def _collect_document(file: Path, document: Any, items: Iterable[Any] | None,
     if list_kind is None and str(doc_kind).endswith("List") and doc_kind != "List":
         return  # a list of a kind clusterbot does not read (ReplicationControllerList, ...)
     if "items" in document:
-        if not isinstance(items, Iterable) or isinstance(items, str | dict):
-            raise DumpError(f"{file}: 'items' is not a list")
         fallback = list_kind or kind_for_file_stem(file.stem)
-        found = list(_items(file, items, fallback))
+        found = list(items(fallback))  # all or nothing: a file that fails adds no object
         if fallback is not None:
             collected.setdefault(fallback.key, [])
         for key, obj in found:
@@ -108,19 +117,39 @@ def _collect_document(file: Path, document: Any, items: Iterable[Any] | None,
         raise DumpError(f"{file}: not Kubernetes API JSON (no 'items' and no known 'kind')")
 
 
-def _items(file: Path, items: Iterable[Any], fallback: KindInfo | None) -> Iterator[
+def _item_kind(file: Path, index: int, kind: Any, api_version: Any,
+               fallback: KindInfo | None) -> KindInfo | None:
+    """What item `index` is: its own kind, else the file's; None for a kind clusterbot does
+    not read (ConfigMap, Role, ...), to skip."""
+    if kind:
+        return kind_for(kind, api_version or "")
+    if fallback is None:
+        raise DumpError(f"{file}: item {index} has no 'kind' and the file name does not say "
+                        "what it holds")
+    return fallback
+
+
+def _parsed_items(file: Path, items: Iterable[Any], fallback: KindInfo | None) -> Iterator[
         tuple[str, dict[str, Any]]]:
+    """The items of a List parsed whole, trimmed."""
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise DumpError(f"{file}: item {index} is not an object")
-        info = kind_for(item["kind"], item.get("apiVersion", "")) if item.get("kind") \
-            else fallback
-        if info is None:
-            if item.get("kind"):
-                continue  # a kind clusterbot does not read (ConfigMap, Role, ...): skip it
-            raise DumpError(f"{file}: item {index} has no 'kind' and the file name does not "
-                            "say what it holds")
-        yield info.key, trim_object(info.key, item)
+        info = _item_kind(file, index, item.get("kind"), item.get("apiVersion"), fallback)
+        if info is not None:
+            yield info.key, trim_object(info.key, item)
+
+
+def _decoded_items(file: Path, pieces: Iterable[tuple[tuple[str, str], memoryview]],
+                   fallback: KindInfo | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The items cut apart by `_split_items`, each decoded straight into its trimmed form."""
+    for index, ((kind, api_version), piece) in enumerate(pieces):
+        info = _item_kind(file, index, kind, api_version, fallback)
+        if info is not None:
+            try:
+                yield info.key, decode_object(info.key, piece)
+            except DecodeError as error:
+                raise DumpError(f"{file}: item {index}: {error}") from None
 
 
 def _read(file: Path) -> bytes:
@@ -140,20 +169,22 @@ def _parse(file: Path, data: bytes) -> Any:
         raise DumpError(f"{file}: not valid JSON ({error})") from None
 
 
-# A List's items are parsed one at a time, so each raw item (10 KB) is trimmed and freed at
-# once instead of holding the whole document (1.6 GB for 20,000 pods) and freeing it after.
+# A List's items are decoded one at a time, straight into their trimmed form (decode.py), so
+# the raw document (1.6 GB of Python objects for 20,000 pods) is never built.
 _ITEMS_START = re.compile(rb'"items"\s*:\s*\[')
 # Where one item ends and the next begins. The same bytes can occur between two elements of a
-# nested list (ownerReferences); such a false cut makes an unbalanced piece that fails to
-# parse, and is then joined with the next piece.
+# nested list (ownerReferences); such a false cut makes an unbalanced piece that is not one
+# JSON object, and is then joined with the next piece.
 _ITEM_BOUNDARY = re.compile(rb'\}\s*,\s*\{\s*"(?:apiVersion|kind|metadata)"')
+
+Piece = tuple[tuple[str, str], memoryview]  # an item's (kind, apiVersion) and its bytes
 
 
 class _Unsplittable(Exception):
     """The document is not a List whose items can be cut apart: parse it whole."""
 
 
-def _parse_items_one_by_one(data: bytes) -> tuple[dict[str, Any], Iterator[Any]]:
+def _split_items(data: bytes) -> tuple[dict[str, Any], Iterator[Piece]]:
     start = _ITEMS_START.search(data)
     end = data.rfind(b"]")
     if start is None or end < start.end():
@@ -167,7 +198,7 @@ def _parse_items_one_by_one(data: bytes) -> tuple[dict[str, Any], Iterator[Any]]
     return envelope, _item_pieces(data, start.end(), end)
 
 
-def _item_pieces(data: bytes, start: int, end: int) -> Iterator[Any]:
+def _item_pieces(data: bytes, start: int, end: int) -> Iterator[Piece]:
     view = memoryview(data)
     # One serializer wrote every item alike: search for its exact separator, at memchr speed.
     # Indented output indents nested lists deeper, so the shortest candidate is the items'.
@@ -176,17 +207,18 @@ def _item_pieces(data: bytes, start: int, end: int) -> Iterator[Any]:
     next_item = separator.find(b"{")  # where, in the separator, the next item begins
     piece_start, cut = start, data.find(separator, start, end) if separator else -1
     while cut != -1:
+        piece = view[piece_start:cut + 1]
         try:
-            yield orjson.loads(view[piece_start:cut + 1])
+            yield peek_type(piece), piece
             piece_start = cut + next_item
-        except orjson.JSONDecodeError:
+        except DecodeError:
             pass  # a cut inside a nested list: keep this piece and join the next one
         cut = data.find(separator, cut + 1, end)
     last = bytes(view[piece_start:end]).strip()
     if last:
         try:
-            yield orjson.loads(last)
-        except orjson.JSONDecodeError:
+            yield peek_type(last), memoryview(last)
+        except DecodeError:
             raise _Unsplittable from None
 
 

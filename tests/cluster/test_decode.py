@@ -1,6 +1,7 @@
-"""Decoding a list straight into trimmed objects gives exactly what parsing it whole and
-trimming gives, on every fixture (malformed ones included), the demo cluster and synthetic
-pods; invalid JSON is a DecodeError."""
+"""Decoding a list, or one object, straight into trimmed objects gives exactly what parsing it
+whole and trimming gives, on every fixture (malformed ones included), the demo cluster and
+synthetic pods; invalid JSON is a DecodeError, and so is a piece of a list that is not one
+whole object (how a dump's items are cut apart)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from bot.cluster.decode import DecodeError, decode_list
+from bot.cluster.decode import DecodeError, decode_list, decode_object, peek_type
 from bot.cluster.kinds import KINDS, kind_for
 from bot.cluster.trim import trim_object
 from tests.cluster.live_helpers import demo_objects
@@ -62,6 +63,18 @@ def test_decoding_equals_parsing_then_trimming(source: str) -> None:
                     if isinstance(o, dict)]
         assert decoded == expected, key
         assert meta == {"resourceVersion": "42"}
+        one_by_one = [decode_object(key, orjson.dumps(o)) for o in items if isinstance(o, dict)]
+        assert one_by_one == expected, key
+
+
+def test_peeking_reads_the_type_and_refuses_what_is_not_one_object() -> None:
+    owned = b'{"metadata": {"ownerReferences": [{"kind": "ReplicaSet"}]}, "kind": "Pod", ' \
+            b'"apiVersion": "v1"}'
+    assert peek_type(owned) == ("Pod", "v1")
+    assert peek_type(b'{"kind": 7, "spec": {}}') == ("", "")
+    for broken in (b'[1]', b'{"a": 1}, {"b": 2}', b'{"a": [1, {"b": 2}'):
+        with pytest.raises(DecodeError):
+            peek_type(broken)
 
 
 def test_every_kind_has_a_decoder_and_bad_json_is_an_error() -> None:

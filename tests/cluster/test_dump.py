@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cluster.dump import DumpError, load_paths, to_list_document
+from bot.cluster.trim import trim_object
 
 
 def pod(name: str, namespace: str = "default", *, kind: bool = True, phase: str = "Running"):
@@ -151,15 +152,17 @@ def _tricky_pod(index: int) -> dict:
 
 @pytest.mark.parametrize("indent", [None, 4], ids=["compact", "kubectl-indented"])
 @pytest.mark.parametrize("items_last", [False, True], ids=["kubectl-order", "api-order"])
-def test_items_parsed_one_by_one_equal_a_whole_parse(tmp_path, indent, items_last):
-    from bot.cluster.dump import _parse_items_one_by_one
+def test_items_cut_apart_one_by_one_equal_a_whole_parse(tmp_path, indent, items_last):
+    from bot.cluster.dump import _split_items
 
     items = [_tricky_pod(i) for i in range(5)] + [node("n1")]
     document = ({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
                 if items_last else
                 {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}})
     data = json.dumps(document, indent=indent).encode()
-    envelope, pieces = _parse_items_one_by_one(data)
-    assert list(pieces) == items and envelope["kind"] == "List"
+    envelope, pieces = _split_items(data)
+    cut = list(pieces)
+    assert [json.loads(bytes(piece)) for _, piece in cut] == items and envelope["kind"] == "List"
+    assert [kind for kind, _ in cut] == [("Pod", "v1")] * 5 + [("Node", "v1")]
     snapshot = load_paths([write(tmp_path / "c.json", document)])
-    assert len(snapshot.items("pods")) == 5
+    assert list(snapshot.items("pods")) == [trim_object("pods", o) for o in items[:5]]
