@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 
-from bot.chat.base import Reply, Request
+from bot.chat.base import Reply, Request, loggable
 from bot.cluster.source import SourceError
 from commands import checks, confirm, fix, health, issues, nodes, report, storage
 from commands import help as help_command
@@ -49,7 +49,7 @@ def dispatch(ctx: Context, text: str, *, user: str = "", channel: str = "",
     except SourceError as error:
         return Reply(text=f"cluster API unreachable: {error}", error=True)
     except Exception:
-        log.exception("command %r failed", text)
+        log.exception("command %r failed", loggable(text))
         return Reply(text=f"`{verb}` failed with an internal error; it has been logged.",
                      error=True)
 

@@ -67,7 +67,7 @@ class Context:
 
     def _close_enough(self, diagnosed: Snapshot, latest: Snapshot) -> bool:
         lag = (latest.taken_at - diagnosed.taken_at).total_seconds()
-        return 0 < self.max_lag and lag <= self.max_lag and latest.stale == diagnosed.stale
+        return self.max_lag > 0 and lag <= self.max_lag and latest.stale == diagnosed.stale
 
     def actions(self) -> Remediation:
         """The planner and executor of fixes; a usage error where none is set up."""

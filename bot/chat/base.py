@@ -52,6 +52,13 @@ class Reply:
         return f"{self.report.cluster}: {score.total}/100 ({score.grade}, {score.label})"
 
 
+def loggable(text: str) -> str:
+    """A command as logs may show it: a confirmation's signed token (a grant to act, until it
+    expires) is left out."""
+    verb, _, rest = text.strip().partition(" ")
+    return f"{verb} <token>" if verb.lower() == "confirm" and rest else text
+
+
 class ChatAdapter(Protocol):
     """A chat platform the bot serves (Slack, Matrix, console).
 

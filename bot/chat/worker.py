@@ -17,7 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot.chat.base import Reply
+from bot.chat.base import Reply, loggable
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class AnswerPool:
             outcome = "error" if reply.error else "ok"
         except FutureTimeout:
             answer.cancel()
-            log.warning("command %r not answered within %.0f s", job.text, self._deadline)
+            log.warning("command %r not answered within %.0f s", loggable(job.text),
+                        self._deadline)
             reply = Reply(text="cluster API unreachable: no answer from the cluster within "
                                f"{self._deadline:g} s", error=True)
             outcome = "timeout"
@@ -72,14 +73,14 @@ class AnswerPool:
             reply = Reply(text="clusterbot is restarting; ask again in a minute.", error=True)
             outcome = "error"
         except Exception:
-            log.exception("command %r failed", job.text)
+            log.exception("command %r failed", loggable(job.text))
             reply = Reply(text="the command failed with an internal error; it has been logged.",
                           error=True)
             outcome = "error"
         try:
             deliver(job, reply, outcome)
         except Exception:
-            log.exception("answer to %r could not be delivered", job.text)
+            log.exception("answer to %r could not be delivered", loggable(job.text))
 
     def stop(self) -> None:
         """Finish the answers under way (each bounded by the deadline), take no new ones."""
