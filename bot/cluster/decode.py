@@ -22,7 +22,7 @@ from typing import Any, TypedDict, Union
 import msgspec
 
 from bot.cluster.snapshot import Obj
-from bot.cluster.trim import SPECS, Spec
+from bot.cluster.trim import SPECS, Pick, Spec
 
 _Scalar = Union[str, int, float, bool, None]  # noqa: UP007 - a runtime type for msgspec
 
@@ -83,11 +83,18 @@ def decode_object(key: str, data: Json) -> Obj:
 
 
 def _shape(spec: Spec, name: str) -> Any:
-    """The TypedDict keeping what `spec` keeps; a value kept whole or by a function is any
+    """The TypedDict keeping what `spec` keeps (what a Pick reads); a value kept whole is any
     JSON value."""
-    return _typed_dict(name, {
-        field: _any_of(_shape(sub, f"{name}.{field}")) if type(sub) is dict else Any
-        for field, sub in spec.items()})
+    return _typed_dict(name, {field: _field_shape(sub, f"{name}.{field}")
+                              for field, sub in spec.items()})
+
+
+def _field_shape(sub: Any, name: str) -> Any:
+    if type(sub) is dict:
+        return _any_of(_shape(sub, name))
+    if isinstance(sub, Pick):
+        return _any_of(_shape(sub.reads, name))
+    return Any
 
 
 # Types built at runtime from the specs, for msgspec; mypy cannot follow them.

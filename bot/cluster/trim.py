@@ -6,7 +6,8 @@ a few MB instead of hundreds. Every source (dump, live list, watch event, demo) 
 `trim()`, so tests on fixtures exercise the same shape the bot holds in production.
 
 A spec is a nested dict: `True` keeps a value whole, a dict recurses (into each element when
-the value is a list), a function returns what to keep of the value (None: nothing). Small
+the value is a list), a `Pick` returns what to keep of the value (None: nothing) and says which
+of its fields it reads, so decode.py skips the others while parsing. Small
 leaf structures (probes, conditions, container states) are kept whole: copying them would cost
 more time than the memory it saves. A field an analyzer reads must be listed here; tests load
 their fixtures through the Snapshot, so a missing entry shows up as a failing analyzer test.
@@ -14,9 +15,23 @@ their fixtures through the Snapshot, so a missing entry shows up as a failing an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 Spec = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A spec entry keeping `pick(value)` of a value; `pick` reads only the fields `reads`
+    names (in each element, when the value is a list)."""
+
+    pick: Callable[[Any], Any]
+    reads: Spec
+
+    def __call__(self, value: Any) -> Any:
+        return self.pick(value)
 
 
 def _kept_annotations(annotations: Any) -> Any:
@@ -54,7 +69,7 @@ METADATA: Spec = {
     "deletionTimestamp": True,
     "deletionGracePeriodSeconds": True,
     "labels": True,
-    "annotations": _kept_annotations,
+    "annotations": Pick(_kept_annotations, reads=dict.fromkeys(_KEEP_ANNOTATIONS, True)),
     "ownerReferences": True,
     "generation": True,
     "finalizers": True,
@@ -69,7 +84,8 @@ _CONTAINER: Spec = {
     "livenessProbe": True,
     "readinessProbe": True,
     "startupProbe": True,
-    "env": _env_references,  # values may hold secrets, and only references are read
+    # values may hold secrets, and only references are read
+    "env": Pick(_env_references, reads={"name": True, "valueFrom": True}),
     "envFrom": True,
 }
 
