@@ -192,25 +192,29 @@ class Settings(BaseSettings):
         "without a token the bot skips the backlog rather than answer it twice).")
 
     @model_validator(mode="after")
-    def _matrix_credentials(self) -> Settings:
-        if not self.matrix_homeserver:
-            return self
-        if not (self.matrix_password or self.matrix_access_token):
-            raise ValueError("MATRIX_HOMESERVER is set: set MATRIX_PASSWORD or "
-                             "MATRIX_ACCESS_TOKEN too")
-        if self.matrix_password and not self.matrix_user:
-            raise ValueError("MATRIX_PASSWORD needs MATRIX_USER (the bot's Matrix ID)")
+    def _rules_across_values(self) -> Settings:
+        """Every rule that ties values together, all reported at once (one per line)."""
+        problems = self._matrix_problems() + self._secret_problems()
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
-    @model_validator(mode="after")
-    def _secret_when_acting(self) -> Settings:
+    def _matrix_problems(self) -> list[str]:
+        if not self.matrix_homeserver:
+            return []
+        if not (self.matrix_password or self.matrix_access_token):
+            return ["MATRIX_HOMESERVER is set: set MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN too"]
+        if self.matrix_password and not self.matrix_user:
+            return ["MATRIX_PASSWORD needs MATRIX_USER (the bot's Matrix ID)"]
+        return []
+
+    def _secret_problems(self) -> list[str]:
         secret = self.action_secret.get_secret_value() if self.action_secret else ""
         if self.remediation == "on" and not secret:
-            raise ValueError("CLUSTERBOT_ACTION_SECRET is required when CLUSTERBOT_REMEDIATION=on")
+            return ["CLUSTERBOT_ACTION_SECRET is required when CLUSTERBOT_REMEDIATION=on"]
         if secret and len(secret) < MIN_SECRET_LENGTH:
-            raise ValueError(f"CLUSTERBOT_ACTION_SECRET must be at least {MIN_SECRET_LENGTH} "
-                             "characters")
-        return self
+            return [f"CLUSTERBOT_ACTION_SECRET must be at least {MIN_SECRET_LENGTH} characters"]
+        return []
 
 
 class ConfigError(ValueError):
@@ -227,7 +231,7 @@ def load_settings() -> Settings:
 
 
 def _problem(location: tuple[int | str, ...], message: str) -> str:
-    message = message.removeprefix("Value error, ")
+    message = message.removeprefix("Value error, ").replace("\n", "; ")
     if not location:
         return message
     return f"CLUSTERBOT_{str(location[0]).upper()}: {message}"

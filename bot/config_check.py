@@ -85,7 +85,7 @@ def _load(overrides: dict[str, Any]) -> tuple[Settings | None, list[str]]:
     except SettingsError as error:  # a JSON value that does not parse stops everything
         return None, [_unparsable(error)]
     except ValidationError as error:
-        problems = [_plain(e) for e in error.errors(include_input=False)]
+        problems = _plain_lines(error)
         broken = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
     if not broken:
         return None, problems
@@ -93,7 +93,7 @@ def _load(overrides: dict[str, Any]) -> tuple[Settings | None, list[str]]:
     try:
         return Settings(**{**overrides, **defaults}), problems
     except ValidationError as error:
-        return None, problems + [_plain(e) for e in error.errors(include_input=False)]
+        return None, problems + _plain_lines(error)
 
 
 def _default(name: str) -> Any:
@@ -109,6 +109,11 @@ def variable(name: str) -> str:
         return name.upper()
     alias = field.validation_alias
     return str(alias) if isinstance(alias, str) else f"CLUSTERBOT_{name.upper()}"
+
+
+def _plain_lines(error: ValidationError) -> list[str]:
+    """One line per problem (the rules across values may report several in one error)."""
+    return [line for e in error.errors(include_input=False) for line in _plain(e).splitlines()]
 
 
 def _plain(error: Any) -> str:

@@ -176,6 +176,13 @@ def test_remediation_on_without_the_action_secret() -> None:
         "CLUSTERBOT_ACTION_SECRET is required when CLUSTERBOT_REMEDIATION=on"]
 
 
+def test_every_rule_across_values_is_reported_at_once() -> None:
+    env = {k: v for k, v in MATRIX.items() if k != "MATRIX_USER"}
+    assert refused({**env, "CLUSTERBOT_REMEDIATION": "on"}) == [
+        "MATRIX_PASSWORD needs MATRIX_USER (the bot's Matrix ID)",
+        "CLUSTERBOT_ACTION_SECRET is required when CLUSTERBOT_REMEDIATION=on"]
+
+
 def test_an_action_secret_too_short() -> None:
     assert refused({**SOCKET_MODE, "CLUSTERBOT_ACTION_SECRET": "short-secret"}) == [
         "CLUSTERBOT_ACTION_SECRET must be at least 32 characters"]
