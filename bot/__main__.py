@@ -244,7 +244,10 @@ def serve(args: argparse.Namespace) -> int:
         print(f"clusterbot: serving {', '.join(a.name for a in adapters)}; health and metrics "
               f"on port {health.port}", file=sys.stderr)
         print(f"clusterbot: fixes: {remediation.note()}", file=sys.stderr)
-        stopping.wait()
+        failure = _wait_for_stop_or_failure(stopping, started)
+        if failure:
+            print(f"clusterbot: error: {failure}", file=sys.stderr)
+            return EXIT_USAGE
     except (ConfigError, ScheduleError) as error:
         print(f"clusterbot: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -259,6 +262,18 @@ def serve(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     return 0
+
+
+def _wait_for_stop_or_failure(stopping: threading.Event, adapters: list[ChatAdapter]
+                              ) -> str | None:
+    """Wait for a signal; or return why a chat adapter gave up for good (a wrong Matrix
+    password is found at login, after start): like a bad Slack token, it stops the bot, so the
+    pod restarts with the reason in its log instead of running deaf."""
+    while not stopping.wait(1.0):
+        for adapter in adapters:
+            if adapter.error:
+                return f"{adapter.name}: {adapter.error}"
+    return None
 
 
 def live_client(args: argparse.Namespace) -> KubeClient | None:

@@ -64,9 +64,12 @@ class ChatAdapter(Protocol):
 
     `start()` begins receiving commands in the background and returns; `post()` sends an
     unprompted message (the weekly report) to a channel or room; `stop()` disconnects.
+    `error` says why an adapter gave up for good after starting (a wrong password found at
+    login); None while it serves or retries.
     """
 
     name: str
+    error: str | None
 
     def start(self) -> None: ...
 

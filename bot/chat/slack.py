@@ -82,6 +82,7 @@ class SlackAdapter:
     """The ChatAdapter for Slack; `start()` connects (Socket Mode) or listens (HTTP)."""
 
     name = "slack"
+    error: str | None = None  # a bad token fails start() itself; later, Bolt reconnects
 
     def __init__(self, settings: Settings, answer: Answer, *,
                  metrics: Metrics | None = None) -> None:

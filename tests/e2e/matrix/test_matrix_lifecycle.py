@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -118,6 +122,22 @@ def test_a_wrong_password_stops_the_adapter_with_a_reason_and_no_secret(
 
     assert bot.error is not None and "M_FORBIDDEN" in bot.error
     assert password not in caplog.text
+
+
+def test_serve_stops_with_the_reason_when_matrix_refuses_its_password(
+        synapse: Synapse, bot_account: Account, tmp_path: Path) -> None:
+    password = "not-the-password-9c1e"
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("SLACK_", "CLUSTERBOT_", "MATRIX_"))}
+    env = {**clean, "MATRIX_HOMESERVER": synapse.url, "MATRIX_USER": bot_account.user_id,
+           "MATRIX_PASSWORD": password, "MATRIX_STATE_FILE": str(tmp_path / "state.json"),
+           "CLUSTERBOT_LISTEN_HOST": "127.0.0.1"}
+    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--demo", "--health-port", "0"],
+                          env=env, capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("clusterbot: error: matrix: login failed: M_FORBIDDEN"), last
+    assert password not in done.stderr + done.stdout
 
 
 def test_a_bot_logged_out_elsewhere_logs_in_again(
