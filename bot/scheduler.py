@@ -8,8 +8,9 @@ time there with an optimistic-concurrency write, so neither a second replica, no
 handing over mid-run, nor a restart can post the same week twice. A run missed while no replica
 led (the bot was down at 09:00, or a leader died just before) is caught up when one leads again,
 within `CLUSTERBOT_REPORT_GRACE_HOURS` (APScheduler's misfire grace and coalescing cover a
-process that was alive but late). `clusterbot report --post` reuses the same `WeeklyReporter`
-for a CronJob-style deployment without the long-running bot.
+process that was alive but late). A report no chat took (Slack down at 09:00) gives its claim
+back and is tried again every few minutes within the same grace. `clusterbot report --post`
+reuses the same `WeeklyReporter` for a CronJob-style deployment without the long-running bot.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.cluster.history_store import (
     MemoryHistory,
     append_entry,
     claim_run,
+    release_run,
 )
 from bot.cluster.lease import Clock, LeaderElector, LeaseConfig, utc_now
 from bot.cluster.source import SourceError
@@ -49,9 +51,11 @@ from bot.report.model import Report
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "clusterbot-scheduler"
-JOB_ID, CATCH_UP_ID = "weekly-report", "weekly-report-catch-up"
-POSTED, NOT_LEADER, NOTHING_DUE, ALREADY_POSTED, FAILED = (
-    "posted", "not leader", "nothing due", "already posted", "failed")
+JOB_ID, CATCH_UP_ID, RETRY_ID = "weekly-report", "weekly-report-catch-up", "weekly-report-retry"
+POSTED, NOT_LEADER, NOTHING_DUE, ALREADY_POSTED, FAILED, UNDELIVERED = (
+    "posted", "not leader", "nothing due", "already posted", "failed",
+    "no chat took it, trying again later")
+RETRY_DELAY = timedelta(minutes=5)  # a report no chat took is tried again, within the grace
 # !id (room version 12 ids have no :server, older ones do) or #alias:server; else a Slack channel
 MATRIX_ROOM = re.compile(r"![^\s]+|#[^:\s]+:\S+")
 READY_TIMEOUT = 30.0  # seconds a one-shot post waits for an adapter to connect
@@ -201,7 +205,7 @@ class WeeklyReporter:
                                error=True))
             return FAILED
         if not self.deliver(reply):
-            return FAILED
+            return UNDELIVERED
         assert reply.report is not None
         self.record(reply.report)
         return POSTED
@@ -277,12 +281,21 @@ class ReportScheduler:
         if not self.leadership.is_leader:
             return NOT_LEADER, due
         try:
-            if not claim_run(self.reporter.store, due):
+            claim = claim_run(self.reporter.store, due)
+            if claim is None:
                 return ALREADY_POSTED, due
-            return self.reporter.post(next_run(self.trigger, due)), due
+            outcome = self.reporter.post(next_run(self.trigger, due))
+            if outcome == UNDELIVERED:
+                release_run(self.reporter.store, claim)
+                self._retry_later()
+            return outcome, due
         except (HistoryError, KubeError, SourceError) as error:
             log.error("weekly report %s failed: %s", due.isoformat(), error)
             return FAILED, due
+
+    def _retry_later(self) -> None:
+        self.scheduler.add_job(self.run_due, DateTrigger(run_date=self._clock() + RETRY_DELAY),
+                               id=RETRY_ID, replace_existing=True, misfire_grace_time=None)
 
     def shutdown(self, *, release: bool = True) -> None:
         """Stop scheduling (a running report finishes first) and hand the Lease over."""

@@ -195,16 +195,38 @@ class MemoryHistory:
         return self._history
 
 
-def claim_run(store: HistoryStore, run: datetime) -> bool:
-    """Mark the report scheduled for `run` as taken; False when it (or a later one) already
+@dataclass(frozen=True)
+class Claim:
+    """A scheduled report this replica took, and the mark it replaced (to undo the claim)."""
+
+    run: datetime
+    previous: str
+
+
+def claim_run(store: HistoryStore, run: datetime) -> Claim | None:
+    """Mark the report scheduled for `run` as taken; None when it (or a later one) already
     was, by this replica or another, before or after a restart."""
+    replaced: list[str] = []
+
     def claim(history: History) -> History | None:
         last = history.last_run_time()
         if last is not None and last >= run:
             return None
+        replaced[:] = [history.last_run]
         return replace(history, last_run=run.astimezone(UTC).isoformat())
 
-    return store.update(claim) is not None
+    return Claim(run, replaced[0]) if store.update(claim) is not None else None
+
+
+def release_run(store: HistoryStore, claim: Claim) -> None:
+    """Undo a claim nothing was posted for, so the run can be tried again (here or by the
+    next leader); a later run claimed since stays."""
+    def release(history: History) -> History | None:
+        if history.last_run_time() != claim.run:
+            return None
+        return replace(history, last_run=claim.previous)
+
+    store.update(release)
 
 
 def append_entry(store: HistoryStore, entry: Entry) -> History | None:

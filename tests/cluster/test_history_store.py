@@ -23,6 +23,7 @@ from bot.cluster.history_store import (
     HistoryError,
     append_entry,
     claim_run,
+    release_run,
 )
 from tests.cluster.live_helpers import connect
 from tests.fakeapi import FakeKubeAPI
@@ -99,6 +100,22 @@ def test_a_run_is_claimed_once_across_replicas_and_restarts(fake_api, client, tm
     assert not claim_run(other, MONDAY)
     assert not claim_run(store, MONDAY - timedelta(weeks=1))  # an older run: long done
     assert claim_run(other, MONDAY + timedelta(weeks=1))
+    assert stored(fake_api)["lastRun"] == "2025-10-27T09:00:00+00:00"
+
+
+def test_a_released_claim_can_be_taken_again_and_a_later_one_is_kept(fake_api, client,
+                                                                     tmp_path):
+    store = ConfigMapHistory(client, NS)
+    other = ConfigMapHistory(connect(fake_api, tmp_path), NS)
+    first = claim_run(store, MONDAY)
+    assert first is not None
+    nothing_posted = claim_run(store, MONDAY + timedelta(weeks=1))
+    assert nothing_posted is not None
+    release_run(store, nothing_posted)
+    assert stored(fake_api)["lastRun"] == "2025-10-20T09:00:00+00:00"  # back to last week's
+    retried = claim_run(other, MONDAY + timedelta(weeks=1))
+    assert retried is not None
+    release_run(store, first)  # stale: a later run is claimed since
     assert stored(fake_api)["lastRun"] == "2025-10-27T09:00:00+00:00"
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from bot.chat.base import Reply
 from bot.cluster.demo import demo_snapshot
 from bot.cluster.history_store import CONFIGMAP, DATA_KEY, ConfigMapHistory
 from bot.cluster.snapshot import Snapshot
@@ -19,6 +20,8 @@ from bot.scheduler import (
     NOT_LEADER,
     NOTHING_DUE,
     POSTED,
+    RETRY_DELAY,
+    UNDELIVERED,
     ReportScheduler,
     Route,
     SoleReplica,
@@ -184,14 +187,33 @@ def test_a_report_missed_beyond_the_grace_period_is_skipped(fake_api, tmp_path, 
     assert next_time == MONDAY_9 + WEEK
 
 
-def test_a_process_that_slept_through_three_reports_posts_one(fake_api, tmp_path, clock, chat,
-                                                             snapshot, replicas):
-    """APScheduler's coalescing and misfire grace: a late process posts once, not per week."""
+class DownUntilToldChat(RecordingChat):
+    """Slack refusing every post (an injected fault) until the test says it is back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def post(self, destination: str, reply: Reply) -> None:
+        if self.down:
+            raise ConnectionError("slack is down")
+        super().post(destination, reply)
+
+
+def sole_replica(fake_api, tmp_path, clock, chat, snapshot, grace_hours: float) -> Replica:
+    """One replica without leader election, its history in the fake cluster."""
     client = connect(fake_api, tmp_path)
     reporter = WeeklyReporter(Context(StaticSource(snapshot)), ConfigMapHistory(client, NS),
                               [Route(chat, CHANNEL)])
-    sole = watch(Replica(client, ReportScheduler(report_trigger(settings()), timedelta(hours=12),
+    trigger = report_trigger(settings())
+    return watch(Replica(client, ReportScheduler(trigger, timedelta(hours=grace_hours),
                                                  reporter, SoleReplica(), clock=clock)))
+
+
+def test_a_process_that_slept_through_three_reports_posts_one(fake_api, tmp_path, clock, chat,
+                                                             snapshot, replicas):
+    """APScheduler's coalescing and misfire grace: a late process posts once, not per week."""
+    sole = sole_replica(fake_api, tmp_path, clock, chat, snapshot, grace_hours=12)
     replicas.append(sole)
     assert sole.outcome() == NOTHING_DUE
     clock.set(MONDAY_9 + 2 * WEEK + timedelta(hours=1))  # suspended since Sunday
@@ -201,6 +223,44 @@ def test_a_process_that_slept_through_three_reports_posts_one(fake_api, tmp_path
     assert stored(fake_api)["lastRun"] == (MONDAY_9 + 2 * WEEK).isoformat()
     next_time = sole.scheduler.scheduler.get_job(JOB_ID).next_run_time
     assert next_time == MONDAY_9 + 3 * WEEK
+
+
+def monday_with_slack_down(fake_api, tmp_path, clock, snapshot, replicas,
+                           grace_hours: float) -> tuple[DownUntilToldChat, Replica]:
+    """A sole replica whose Monday report no chat took."""
+    chat = DownUntilToldChat()
+    sole = sole_replica(fake_api, tmp_path, clock, chat, snapshot, grace_hours)
+    replicas.append(sole)
+    assert sole.outcome() == NOTHING_DUE
+    clock.set(MONDAY_9)
+    sole.wake()
+    assert sole.outcome() == UNDELIVERED
+    return chat, sole
+
+
+def test_a_report_no_chat_took_is_tried_again_and_posted_once(fake_api, tmp_path, clock,
+                                                               snapshot, replicas):
+    chat, sole = monday_with_slack_down(fake_api, tmp_path, clock, snapshot, replicas, 2)
+    assert stored(fake_api)["lastRun"] == ""  # the claim is given back
+    clock.advance(seconds=RETRY_DELAY.total_seconds())
+    sole.wake()
+    assert sole.outcome() == UNDELIVERED  # still down: tried again, nothing posted
+    chat.down = False
+    clock.advance(seconds=RETRY_DELAY.total_seconds())
+    sole.wake()
+    assert sole.outcome() == POSTED
+    assert len(chat.posts) == 1
+    history = stored(fake_api)
+    assert history["lastRun"] == MONDAY_9.isoformat() and len(history["entries"]) == 1
+
+
+def test_retries_stop_at_the_end_of_the_grace(fake_api, tmp_path, clock, snapshot, replicas):
+    chat, sole = monday_with_slack_down(fake_api, tmp_path, clock, snapshot, replicas, 0.1)
+    chat.down = False
+    clock.advance(minutes=7)  # past the 6-minute grace when the retry comes
+    sole.wake()
+    assert sole.outcome() == NOTHING_DUE
+    assert chat.posts == []
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from bot.cluster.demo import demo_snapshot
 from bot.cluster.history_store import MemoryHistory
 from bot.cluster.source import SourceError, StaticSource
 from bot.report.model import Report
-from bot.scheduler import FAILED, POSTED, Route, WeeklyReporter, report_routes
+from bot.scheduler import FAILED, POSTED, UNDELIVERED, Route, WeeklyReporter, report_routes
 from commands import Context
 from tests.scheduler.harness import RecordingChat, settings
 
@@ -59,11 +59,11 @@ def test_one_chat_failing_does_not_stop_the_other(caplog):
     assert "weekly report not delivered to slack C0HOMELAB: slack is down" in caplog.text
 
 
-def test_no_chat_taking_it_is_a_failure_and_nothing_is_recorded():
+def test_no_chat_taking_it_is_undelivered_and_nothing_is_recorded():
     store = MemoryHistory()
     reporter = WeeklyReporter(Context(StaticSource(demo_snapshot())), store,
                               [Route(BrokenChat("slack"), "C0HOMELAB")])
-    assert reporter.post(None) == FAILED
+    assert reporter.post(None) == UNDELIVERED
     assert store.load().entries == ()
 
 
