@@ -28,7 +28,7 @@ from bot.cluster.source import ClusterSource, SourceError, StaticSource
 from bot.config import ConfigError, Settings, load_settings
 from bot.report.json_view import render_json
 from bot.report.render import render
-from commands import ALL, BY_NAME, Context, dispatch
+from commands import ALL, BY_NAME, Context, audit_refusal, dispatch
 
 if TYPE_CHECKING:
     from bot.actions.authz import GroupMembers
@@ -186,11 +186,15 @@ def chat_adapters(settings: Settings, ctx: Context,
 
         return answer
 
+    def refused(text: str, user: str, channel: str, why: str) -> None:
+        audit_refusal(ctx, text, why, user=user, channel=channel, platform="slack")
+
     adapters: list[ChatAdapter] = []
     if slack_configured(settings):
         from bot.chat.slack import SlackAdapter  # slack_bolt costs 20 MB: only when configured
 
-        adapters.append(SlackAdapter(settings, answerer("slack"), metrics=metrics))
+        adapters.append(SlackAdapter(settings, answerer("slack"), metrics=metrics,
+                                     refused=refused))
     if settings.matrix_homeserver:
         from bot.chat.matrix import PREFIX, MatrixAdapter, MatrixConfig  # nio: only when asked
 

@@ -32,7 +32,7 @@ BY_NAME = {c.name: c for c in ALL}
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ALL", "BY_NAME", "Context", "dispatch"]
+__all__ = ["ALL", "BY_NAME", "Context", "audit_refusal", "dispatch"]
 
 
 def dispatch(ctx: Context, text: str, *, user: str = "", channel: str = "",
@@ -52,6 +52,15 @@ def dispatch(ctx: Context, text: str, *, user: str = "", channel: str = "",
         log.exception("command %r failed", loggable(text))
         return Reply(text=f"`{verb}` failed with an internal error; it has been logged.",
                      error=True)
+
+
+def audit_refusal(ctx: Context, text: str, reason: str, *, user: str = "",
+                  channel: str = "", platform: str = "") -> None:
+    """A command the chat refused to run (allow-lists): a confirmation leaves an audit record,
+    like one the remediation policy refuses; other commands change nothing and leave none."""
+    verb, *args = text.split() or [""]
+    if verb.lower() == confirm.COMMAND.name:
+        confirm.audit_refusal(ctx, Request(tuple(args), user, channel, platform), reason)
 
 
 def _unknown(verb: str, prefix: str) -> Reply:

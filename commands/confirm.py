@@ -34,6 +34,14 @@ def run(ctx: Context, request: Request) -> Reply:
                  ephemeral=outcome.result.refused, options={"outcome": outcome})
 
 
+def audit_refusal(ctx: Context, request: Request, reason: str) -> None:
+    """Record a confirmation the chat refused before it could run (the user or channel is not
+    on its allow-lists); anything that is not a plan's token leaves nothing to record."""
+    token = request.args[0] if len(request.args) == 1 else ""
+    if ctx.remediation is not None and is_token(token):
+        ctx.remediation.executor.refuse(token, Actor(request.user, request.platform), reason)
+
+
 def _snapshot(ctx: Context) -> Snapshot | None:
     """The current snapshot, for `describe`; a plan that changes things does not need it."""
     try:

@@ -67,6 +67,15 @@ class Executor:
             return self._dry_run(spec, request, actor, self.api)
         return self._run(spec, request, actor, self.api)
 
+    def refuse(self, token: str, actor: Actor, reason: str) -> Outcome:
+        """A confirmation the chat turned away before it came here (its allow-lists), audited
+        like any refusal: what the plan would have done, who asked, and why not."""
+        try:
+            request = self.signer.verify(token)
+        except TokenError as error:
+            return self._refused_token(token, actor, error)
+        return self._finish(request, actor, Result.DENIED, reason)
+
     # -- the steps ----------------------------------------------------------------------------
 
     def _refused_token(self, token: str, actor: Actor, error: TokenError) -> Outcome:

@@ -27,7 +27,7 @@ from bot.chat.slack_actions import ClickHandler
 from bot.chat.slack_config import slack_configured, slack_mode
 from bot.chat.slack_delivery import Attachment, Delivery, DeliveryError, web_client
 from bot.chat.slack_http import BoltHTTPServer
-from bot.chat.worker import Answer, AnswerPool, Job
+from bot.chat.worker import Answer, AnswerPool, Job, Refused
 from bot.config import ConfigError, Settings
 from bot.observability import Metrics
 from bot.report.blocks import MAX_BLOCKS, Message, escape, render_blocks, text_message
@@ -85,10 +85,11 @@ class SlackAdapter:
     error: str | None = None  # a bad token fails start() itself; later, Bolt reconnects
 
     def __init__(self, settings: Settings, answer: Answer, *,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, refused: Refused | None = None) -> None:
         self.mode = slack_mode(settings)
         self._settings = settings
         self._metrics = metrics
+        self._refused = refused
         self._access = Access(frozenset(settings.allowed_channels),
                               frozenset(settings.allowed_users))
         client = web_client(_secret(settings.slack_bot_token), settings.slack_api_url)
@@ -106,7 +107,8 @@ class SlackAdapter:
         self._delivery = Delivery(client)
         self._pool = AnswerPool(answer, workers=settings.workers,
                                 deadline=settings.answer_timeout)
-        ClickHandler(self.app, self._pool, self._delivery, self._access.denial, self._count)
+        ClickHandler(self.app, self._pool, self._delivery, self._access.denial, self._count,
+                     self._turned_away)
         self._socket: SocketModeHandler | None = None
         self._http: BoltHTTPServer | None = None
 
@@ -156,7 +158,7 @@ class SlackAdapter:
         denial = self._access.denial(job.user, job.channel)
         if denial:
             ack(text=denial, response_type="ephemeral")
-            self._count(job, "denied")
+            self._turned_away(job, denial)
             return
         ack()
         self._pool.submit(job, self._deliver)
@@ -174,6 +176,14 @@ class SlackAdapter:
             log.error("answer to %r in %s not delivered: %s", job.text, job.channel, error)
             outcome = "undelivered"
         self._count(job, outcome)
+
+    def _turned_away(self, job: Job, why: str) -> None:
+        """Count a command or click the allow-lists refused; hand it to `refused` (which
+        audits a confirmation) off the transport's thread."""
+        self._count(job, "denied")
+        refused = self._refused
+        if refused is not None:
+            self._pool.later(lambda: refused(job.text, job.user, job.channel, why))
 
     def _count(self, job: Job, outcome: str) -> None:
         if self._metrics is not None:

@@ -38,6 +38,7 @@ AUDIT_HINT = ("a fix may still finish: its outcome will be in the audit Events (
 
 Denial = Callable[[str, str], str]  # (user, channel) -> why they may not, or ""
 Count = Callable[[Job, str], None]  # (job, outcome) -> None: the command metrics
+TurnedAway = Callable[[Job, str], None]  # (job, why): counted and, for a confirmation, audited
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,9 @@ class ClickHandler:
     """Registers on the Bolt App; answers each click through the adapter's pool and delivery."""
 
     def __init__(self, app: App, pool: AnswerPool, delivery: Delivery, denial: Denial,
-                 count: Count) -> None:
+                 count: Count, turned_away: TurnedAway) -> None:
         self._pool, self._delivery, self._denial, self._count = pool, delivery, denial, count
+        self._turned_away = turned_away
         app.action(CLICKS)(self._on_click)
 
     def _on_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -86,7 +88,7 @@ class ClickHandler:
                 self._answer(click, text_message(denial, error=True), ephemeral=True)
             except DeliveryError as error:
                 log.error("refusal of a click by %s not delivered: %s", click.user, error)
-            self._count(click, "denied")
+            self._turned_away(click, denial)
             return
         self._pool.submit(click, self._deliver)
 

@@ -22,6 +22,7 @@ from bot.chat.base import Reply, loggable
 log = logging.getLogger(__name__)
 
 Answer = Callable[[str, str, str], Reply]  # (text, user, channel) -> the command's reply
+Refused = Callable[[str, str, str, str], None]  # (text, user, channel, why) of a turned-away one
 WAITERS_PER_WORKER = 4  # waiting is cheap: threads that wait for an answer, per worker
 
 
@@ -81,6 +82,16 @@ class AnswerPool:
             deliver(job, reply, outcome)
         except Exception:
             log.exception("answer to %r could not be delivered", loggable(job.text))
+
+    def later(self, task: Callable[[], None]) -> None:
+        """Run `task` on a worker (it may call the API): the transport's thread only acks."""
+        def run() -> None:
+            try:
+                task()
+            except Exception:
+                log.exception("background task %r failed", task)
+
+        self._work.submit(run)
 
     def stop(self) -> None:
         """Finish the answers under way (each bounded by the deadline), take no new ones."""

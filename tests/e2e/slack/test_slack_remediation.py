@@ -27,11 +27,12 @@ from tests.actions.conftest import (
     audit_lines,
     recreate,
 )
+from tests.cluster.live_helpers import wait_until
 from tests.e2e.slack.blockkit import assert_valid_blocks, text_of
 from tests.e2e.slack.clicks import button, buttons, form, tampered
 from tests.e2e.slack.conftest import post
 from tests.e2e.slack.replicas import Replica, Replicas, ask, click, press
-from tests.e2e.slack.stub import SlackStub, signed_headers
+from tests.e2e.slack.stub import SlackStub, signed_headers, slash_command_body
 from tests.fakeapi import FakeKubeAPI
 
 LEFTOVERS = "Delete 4 pod(s)"  # the seed's cleanup: POD-LEFTOVER-FAILED in financial-screener
@@ -372,4 +373,24 @@ def test_a_click_from_someone_the_bot_does_not_serve_is_answered_to_them_alone(
     assert "you are not on clusterbot's list of users (U0MALLORY)" in text_of(
         response.params["blocks"])
     assert_nothing_changed(cluster, before)
-    assert audit_lines(audit_log) == []  # turned away before any plan was read
+    wait_until(lambda: audit_lines(audit_log), "the audit")  # written off Bolt's thread
+    event = audited(cluster, audit_log, "denied")
+    assert event["message"].startswith(f"{MALLORY} (slack)")
+    assert "not on clusterbot's list of users" in event["message"]
+
+
+def test_a_typed_confirmation_from_someone_the_bot_does_not_serve_is_audited(
+        slack: SlackStub, replicas: Replicas, cluster: FakeKubeAPI,
+        audit_log: pytest.LogCaptureFixture) -> None:
+    bot = replicas.start(allowed_users=(ALICE,))
+    message = ask(slack, bot, "issues")
+    token = button(message.params["blocks"], LEFTOVERS)["value"]
+    body = slash_command_body(f"confirm {token}", user=MALLORY,
+                              response_url=slack.response_url("command"))
+    status, answer = post(bot.port, body, signed_headers(body))
+
+    assert status == 200 and "not on clusterbot's list of users" in answer
+    wait_until(lambda: audit_lines(audit_log), "the audit")  # the Event, then the log line
+    assert audited(cluster, audit_log, "denied")["message"].startswith(f"{MALLORY} (slack)")
+    assert pods_left(cluster) >= set(FAILED_TEST_PODS)
+
