@@ -8,14 +8,18 @@ that receives the click needs nothing from the one that drew the button.
 
 When the answer is ready, the message that offered the plan is updated in place (chat.update):
 a line under the buttons says who did what and how it went, and the button of a spent plan is
-removed. The details go to the message's thread: the objects one per line, or the logs or
-description a read-only button asked for (as a file when longer than a message holds).
+removed. Updates go one at a time, each on the blocks this replica last wrote to the message
+(not the message as the clicker saw it), so two clicks answered together both keep their line.
+The details go to the message's thread: the objects one per line, or the logs or description
+a read-only button asked for (as a file when longer than a message holds).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +37,7 @@ from bot.report.plan_blocks import ACTION_PREFIX, after_click, outcome_line, spe
 log = logging.getLogger(__name__)
 
 CLICKS = re.compile(f"^{re.escape(ACTION_PREFIX)}")
+REMEMBERED_MESSAGES = 256  # messages whose last written blocks are kept for the next click
 AUDIT_HINT = ("a fix may still finish: its outcome will be in the audit Events (`kubectl get "
               "events -A --field-selector reason=ClusterbotRemediation`)")
 
@@ -77,6 +82,8 @@ class ClickHandler:
                  count: Count, turned_away: TurnedAway) -> None:
         self._pool, self._delivery, self._denial, self._count = pool, delivery, denial, count
         self._turned_away = turned_away
+        self._updating = threading.Lock()
+        self._written: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
         app.action(CLICKS)(self._on_click)
 
     def _on_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -109,14 +116,26 @@ class ClickHandler:
 
     def _update(self, click: Click, outcome: Outcome) -> None:
         """The message that offered the plan, saying what came of it."""
-        blocks = after_click(click.message.get("blocks") or [], click.action_id,
-                             outcome_line(outcome, click.user), remove=spent(outcome))
-        message = Message(str(click.message.get("text") or outcome.headline), tuple(blocks))
-        if click.in_thread:
-            self._delivery.update(click.channel, click.message_ts, message,
-                                  response_url=click.response_url)
-        else:
-            self._delivery.respond(click.response_url, message, ephemeral=True, replace=True)
+        key = (click.channel, click.message_ts)
+        with self._updating:
+            seen = self._written.get(key) or click.message.get("blocks") or []
+            blocks = after_click(seen, click.action_id, outcome_line(outcome, click.user),
+                                 remove=spent(outcome))
+            message = Message(str(click.message.get("text") or outcome.headline),
+                              tuple(blocks))
+            if click.in_thread:
+                self._delivery.update(click.channel, click.message_ts, message,
+                                      response_url=click.response_url)
+                self._remember(key, blocks)
+            else:
+                self._delivery.respond(click.response_url, message, ephemeral=True,
+                                       replace=True)
+
+    def _remember(self, key: tuple[str, str], blocks: list[Any]) -> None:
+        self._written[key] = blocks
+        self._written.move_to_end(key)
+        while len(self._written) > REMEMBERED_MESSAGES:
+            self._written.popitem(last=False)
 
     def _thread(self, click: Click, outcome: Outcome) -> None:
         message, long_details = thread_reply(outcome)

@@ -11,6 +11,7 @@ The clock is a settable one.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from tests.fakeapi import FakeKubeAPI
 
 LEFTOVERS = "Delete 4 pod(s)"  # the seed's cleanup: POD-LEFTOVER-FAILED in financial-screener
 MALLORY = "U0MALLORY"
+PROTECTED_RESTART = "Restart Deployment longhorn-system/csi-snapshotter"  # refused, but says so
 
 
 @pytest.fixture
@@ -136,6 +138,27 @@ def test_the_seed_cleanup_deletes_exactly_its_pods_and_says_so_in_place(
     assert "deleted Pod financial-screener/test-eodhd-final" in answer.details
     event = audited(cluster, audit_log, "done")
     assert "U0ALICE (slack) confirmed delete-pods" in event["message"]
+
+
+def test_two_clicks_answered_together_both_keep_their_line(
+        slack: SlackStub, bot: Replica, cluster: FakeKubeAPI) -> None:
+    message = ask(slack, bot, "issues")
+    bodies = [form(press(slack, message, label)) for label in (LEFTOVERS, PROTECTED_RESTART)]
+    updated = len(slack.delivered("chat.update"))
+
+    with ThreadPoolExecutor(2) as both:  # Slack delivers clicks as they come: at once
+        statuses = list(both.map(lambda body: post(bot.port, body, signed_headers(body)),
+                                 bodies))
+
+    assert statuses == [(200, "")] * 2
+    slack.wait_delivered("chat.update", updated + 2)
+    final = slack.delivered("chat.update")[-1].params["blocks"]
+    lines = [text_of([b]) for b in final
+             if str(b.get("block_id", "")).startswith("clusterbot-outcome-")]
+    assert len(lines) == 2, lines
+    assert any("delete-pods" in line for line in lines)
+    assert any("refused" in line and "csi-snapshotter" in line for line in lines)
+    assert not pods_left(cluster) & FAILED_TEST_PODS
 
 
 def test_a_pod_recreated_between_proposal_and_click_survives(
