@@ -1,0 +1,40 @@
+"""`clusterbot report --post` to a Matrix room, as a CronJob-style deployment runs it: the
+one-shot process logs in to a real Synapse, joins the configured room, posts the weekly report
+and its chart, records the week, and leaves."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from tests.e2e.matrix.chat_user import WAIT, ChatUser
+from tests.e2e.matrix.homeserver import Account, Synapse
+
+
+def test_report_post_reaches_the_matrix_room_with_its_chart(
+        synapse: Synapse, bot_account: Account, human: ChatUser, bot_id: str,
+        tmp_path: Path) -> None:
+    room = human.create_room(invite=(bot_id,))
+    history = tmp_path / "history.json"
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("SLACK_", "CLUSTERBOT_", "MATRIX_"))}
+    env = {**clean, "MATRIX_HOMESERVER": synapse.url, "MATRIX_USER": bot_account.user_id,
+           "MATRIX_PASSWORD": bot_account.password, "MATRIX_ROOMS": room,
+           "MATRIX_STATE_FILE": str(tmp_path / "state.json"), "CLUSTERBOT_REPORT_CHANNEL": room}
+
+    done = subprocess.run([sys.executable, "-m", "bot", "report", "--demo", "--post",
+                           "--history", str(history)],
+                          env=env, capture_output=True, text=True, timeout=4 * WAIT)
+
+    assert done.returncode == 0, done.stderr
+    picture = human.wait_for(room, lambda e: e["content"].get("msgtype") == "m.image")
+    assert human.download(picture["content"]["url"]).startswith(b"\x89PNG")
+    before = human.timeline(room)[:human.timeline(room).index(picture)]
+    text = "".join(str(e["content"].get("body", "")) for e in before if e["sender"] == bot_id)
+    assert "Executive Summary" in text and "This is the first weekly report" in text
+    assert len(orjson.loads(history.read_bytes())["entries"]) == 1
+    assert bot_account.password not in done.stderr + done.stdout
