@@ -4,9 +4,9 @@ Answers go to the channel with chat.postMessage (the bot token, `chat:write.publ
 public channels it has not joined); where the bot cannot post (a private channel it is not
 in, a DM between two people) the command's response_url carries the same message. After a
 button click, chat.update rewrites the message that held the button (else the click's
-response_url does). When the
-blocks had to be cut, the full Markdown follows as a file in the answer's thread
-(files_upload_v2). Rate limits (429 + Retry-After) and dropped connections are retried by
+response_url does). When the blocks had to be cut, the full Markdown follows as a file in the
+answer's thread (files_upload_v2), or, where the bot cannot post, as a second message through
+the response_url. Rate limits (429 + Retry-After) and dropped connections are retried by
 slack_sdk's retry handlers; server errors are not, because Slack may have posted the message
 already and a retry would post it twice.
 """
@@ -26,7 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
-from bot.report.blocks import Message
+from bot.report.blocks import Message, text_message
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,9 @@ class Delivery:
             if error.response.get("error") not in CANNOT_POST_HERE or not response_url:
                 raise DeliveryError(_said(error)) from error
             self.respond(response_url, message, ephemeral=False)
-            thread = None
+            for attachment in attachments:
+                self._follow_up(response_url, attachment)
+            return
         except OSError as error:
             raise DeliveryError(f"Slack unreachable: {error}") from error
         for attachment in attachments:
@@ -109,6 +111,16 @@ class Delivery:
             raise DeliveryError(f"response_url unreachable: {error}") from error
         if result.status_code != 200:
             raise DeliveryError(f"response_url answered {result.status_code}: {result.body}")
+
+    def _follow_up(self, response_url: str, attachment: Attachment) -> None:
+        """Where the bot cannot post (nor upload), a text attachment follows the answer
+        through the response_url, monospaced (cut, saying so, past Slack's 50 blocks)."""
+        if isinstance(attachment.content, bytes):
+            log.warning("%s not sent: no file can go through a response_url",
+                        attachment.filename)
+            return
+        self.respond(response_url, text_message(f"{attachment.title} (in full)\n"
+                                                f"{attachment.content}"), ephemeral=False)
 
     def _attach(self, channel: str, thread: str | None, attachment: Attachment) -> None:
         try:

@@ -228,6 +228,21 @@ def test_post_sends_the_weekly_report_and_its_chart_to_a_channel(
                         chart.png]
 
 
+def test_where_the_bot_cannot_post_a_cut_answer_follows_in_full_through_the_response_url(
+        send: Send, slack: SlackStub, report: Report) -> None:
+    slack.fail("chat.postMessage", "not_in_channel")
+    send("report")  # the demo's report does not fit one message: cut, the Markdown aside
+    cut, full = slack.wait_delivered("response", 2)[:2]
+    assert cut.params["response_type"] == full.params["response_type"] == "in_channel"
+    for answer in (cut, full):
+        assert_valid_blocks(answer.params["blocks"])
+    markdown = render("report", report, "markdown", prefix="/cluster")
+    last_line = escape(markdown.strip().splitlines()[-1])
+    assert "(in full)" in text_of(full.params["blocks"])
+    assert last_line in text_of(full.params["blocks"])  # the whole Markdown, to its end
+    assert not slack.delivered("files.completeUploadExternal")
+
+
 def test_where_the_bot_cannot_post_the_answer_goes_through_the_response_url(
         send: Send, slack: SlackStub, report: Report) -> None:
     slack.fail("chat.postMessage", "not_in_channel")
