@@ -223,3 +223,25 @@ def test_overlays_differ_from_the_base_only_where_they_say(overlay: str) -> None
     else:
         assert changed - base == {("Service", "clusterbot-slack")}
         assert base <= changed
+
+
+def test_the_own_namespace_overlay_moves_everything_bindings_included() -> None:
+    def without_namespace(manifest: Manifest) -> Manifest:
+        meta = {k: v for k, v in manifest["metadata"].items() if k != "namespace"}
+        if manifest["kind"] == "Namespace":
+            meta["name"] = "(the namespace)"
+        subjects = [{**s, "namespace": "(the namespace)"} for s in manifest.get("subjects", ())]
+        return {**manifest, "metadata": meta, **({"subjects": subjects} if subjects else {})}
+
+    base, moved = kustomize(DEPLOY), kustomize(DEPLOY / "overlays/own-namespace")
+    for manifest in moved:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+    assert [without_namespace(m) for m in moved] == [without_namespace(m) for m in base]
+    assert {m["metadata"].get("namespace") for m in moved if m["kind"] not in (
+        "Namespace", "ClusterRole", "ClusterRoleBinding")} == {"homelab-bots"}
+    assert one(moved, "Namespace")["metadata"]["name"] == "homelab-bots"
+    subjects = [s for m in moved for s in m.get("subjects", ())]
+    assert len(subjects) == 5
+    assert {(s["kind"], s["name"], s["namespace"]) for s in subjects} == {
+        ("ServiceAccount", "clusterbot", "homelab-bots")}
+
