@@ -134,31 +134,50 @@ def split(text: str, limit: int, size: Sizer) -> list[str]:
     """
     if size(text) <= limit:
         return [text]
-    atoms = list(_atoms(text, limit, size))
-    parts: list[str] = []
-    current, current_size = "", 0
-    for atom, atom_size in atoms:
-        if current and current_size + atom_size > limit:
-            parts.append(current)
-            current, current_size = "", 0
-        current += atom
-        current_size += atom_size
-    return parts + [current] if current else parts
+    groups = _pack(list(_atoms(text, limit, size)), limit, lambda atoms: size("".join(atoms)))
+    return ["".join(group) for group in groups]
 
 
-def _atoms(text: str, limit: int, size: Sizer) -> Iterable[tuple[str, int]]:
-    """Pieces no larger than `limit`, each with its size, from the coarsest cut that fits."""
+Unit = tuple[str, int, bool]  # text, its size alone, whether a part must begin with it
+
+
+def _pack(units: list[Unit], limit: int, measure: Callable[[list[str]], int],
+          base: int = 0) -> list[list[str]]:
+    """Consecutive units grouped greedily so that each group measures at most `limit`.
+    Sizes almost add up (HTML joins a line after a list item into the item, and merges lines
+    into one paragraph), so a group filled by its units' sum (plus `base`) is measured once,
+    and gives its last units to the next group until it fits. A single unit always makes a
+    group."""
+    groups: list[list[str]] = []
+    start = 0
+    while start < len(units):
+        end, estimate = start + 1, base + units[start][1]
+        while end < len(units) and not units[end][2] and estimate + units[end][1] <= limit:
+            estimate += units[end][1]
+            end += 1
+        while end - start > 1 and measure([u[0] for u in units[start:end]]) > limit:
+            end -= 1
+        groups.append([u[0] for u in units[start:end]])
+        start = end
+    return groups
+
+
+def _atoms(text: str, limit: int, size: Sizer) -> Iterable[Unit]:
+    """Pieces no larger than `limit`, from the coarsest cut that fits; a section too long
+    for one part begins a part of its own."""
     for section in _sections(text):
         section_size = size(section)
         if section_size <= limit:
-            yield section, section_size
+            yield section, section_size, False
             continue
+        fresh = True
         for paragraph in _paragraphs(section):
             paragraph_size = size(paragraph)
-            if paragraph_size <= limit:
-                yield paragraph, paragraph_size
-            else:
-                yield from _line_pieces(paragraph, limit, size)
+            pieces = [(paragraph, paragraph_size)] if paragraph_size <= limit else \
+                _line_pieces(paragraph, limit, size)
+            for piece, piece_size in pieces:
+                yield piece, piece_size, fresh
+                fresh = False
 
 
 def _blocks(text: str, starts_block: Callable[[str, str], bool]) -> list[str]:
@@ -192,20 +211,25 @@ def _line_pieces(paragraph: str, limit: int, size: Sizer) -> Iterable[tuple[str,
     its fences, so that each piece still renders as what it is a part of."""
     opening, lines, closing = _frame(paragraph.splitlines(keepends=True))
     frame_size = size(opening + closing)
-    piece: list[str] = []
-    piece_size = frame_size
+
+    def framed(run: list[str]) -> str:
+        return opening + "".join(run) + closing
+
+    def packed(run: list[Unit]) -> Iterable[tuple[str, int]]:
+        for group in _pack(run, limit, lambda lines: size(framed(lines)), frame_size):
+            piece = framed(group)
+            yield piece, size(piece)
+
+    run: list[Unit] = []
     for line in lines:
-        line_size = size(opening + line + closing) - frame_size
-        if piece and piece_size + line_size > limit:
-            yield opening + "".join(piece) + closing, piece_size
-            piece, piece_size = [], frame_size
-        if frame_size + line_size > limit:
-            yield from ((cut, size(cut)) for cut in _cut_line(line, limit, size))
+        line_size = size(framed([line])) - frame_size
+        if frame_size + line_size <= limit:
+            run.append((line, line_size, False))
             continue
-        piece.append(line)
-        piece_size += line_size
-    if piece:
-        yield opening + "".join(piece) + closing, piece_size
+        yield from packed(run)  # then a line too long for any piece, cut inside
+        run = []
+        yield from ((cut, size(cut)) for cut in _cut_line(line, limit, size))
+    yield from packed(run)
 
 
 def _frame(lines: list[str]) -> tuple[str, list[str], str]:
