@@ -311,8 +311,11 @@ class MatrixAdapter:
     async def _sync_once(self) -> None:
         client = self._connected()
         first = not self.state.next_batch
+        # No long poll before this run's first answer: a one-shot post waits for it, and a
+        # token the homeserver never issued (restored from another server) would hang it.
         response = await client.sync(
-            timeout=0 if first else SYNC_TIMEOUT_MS, since=self.state.next_batch or None,
+            timeout=SYNC_TIMEOUT_MS if self._ready.is_set() else 0,
+            since=self.state.next_batch or None,
             sync_filter={"room": {"timeline": {"limit": 1 if first else TIMELINE_LIMIT}},
                          "presence": {"types": []}})
         if not isinstance(response, SyncResponse):

@@ -130,7 +130,8 @@ def test_serve_stops_with_the_reason_when_matrix_refuses_its_password(
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("SLACK_", "CLUSTERBOT_", "MATRIX_"))}
     env = {**clean, "MATRIX_HOMESERVER": synapse.url, "MATRIX_USER": bot_account.user_id,
-           "MATRIX_PASSWORD": password, "MATRIX_STATE_FILE": str(tmp_path / "state.json"),
+           "MATRIX_PASSWORD": password,
+           "CLUSTERBOT_MATRIX_STATE_FILE": str(tmp_path / "state.json"),
            "CLUSTERBOT_LISTEN_HOST": "127.0.0.1"}
     done = subprocess.run([sys.executable, "-m", "bot", "serve", "--demo", "--health-port", "0"],
                           env=env, capture_output=True, text=True, timeout=WAIT)
