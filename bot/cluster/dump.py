@@ -84,11 +84,8 @@ def _collect(file: Path, collected: dict[str, list[dict[str, Any]]]) -> None:
     except _Unsplittable:
         document = _parse(file, data)
         items = document.get("items") if isinstance(document, dict) else None
-        if "items" in document and (not isinstance(items, Iterable) or
-                                    isinstance(items, str | dict)):
-            raise DumpError(f"{file}: 'items' is not a list") from None
         _collect_document(file, document, lambda fallback: _parsed_items(
-            file, items or (), fallback), collected)
+            file, items, fallback), collected)
 
 
 Items = Callable[[KindInfo | None], Iterator[tuple[str, dict[str, Any]]]]
@@ -129,9 +126,11 @@ def _item_kind(file: Path, index: int, kind: Any, api_version: Any,
     return fallback
 
 
-def _parsed_items(file: Path, items: Iterable[Any], fallback: KindInfo | None) -> Iterator[
+def _parsed_items(file: Path, items: Any, fallback: KindInfo | None) -> Iterator[
         tuple[str, dict[str, Any]]]:
     """The items of a List parsed whole, trimmed."""
+    if not isinstance(items, list):
+        raise DumpError(f"{file}: 'items' is not a list")
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise DumpError(f"{file}: item {index} is not an object")
