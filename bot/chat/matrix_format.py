@@ -135,20 +135,20 @@ def split(text: str, limit: int, size: Sizer) -> list[str]:
     if size(text) <= limit:
         return [text]
     groups = _pack(list(_atoms(text, limit, size)), limit, lambda atoms: size("".join(atoms)))
-    return ["".join(group) for group in groups]
+    return ["".join(text for text, _, _ in group) for group in groups]
 
 
 Unit = tuple[str, int, bool]  # text, its size alone, whether a part must begin with it
 
 
 def _pack(units: list[Unit], limit: int, measure: Callable[[list[str]], int],
-          base: int = 0) -> list[list[str]]:
+          base: int = 0) -> list[list[Unit]]:
     """Consecutive units grouped greedily so that each group measures at most `limit`.
     Sizes almost add up (HTML joins a line after a list item into the item, and merges lines
     into one paragraph), so a group filled by its units' sum (plus `base`) is measured once,
     and gives its last units to the next group until it fits. A single unit always makes a
     group."""
-    groups: list[list[str]] = []
+    groups: list[list[Unit]] = []
     start = 0
     while start < len(units):
         end, estimate = start + 1, base + units[start][1]
@@ -157,7 +157,7 @@ def _pack(units: list[Unit], limit: int, measure: Callable[[list[str]], int],
             end += 1
         while end - start > 1 and measure([u[0] for u in units[start:end]]) > limit:
             end -= 1
-        groups.append([u[0] for u in units[start:end]])
+        groups.append(units[start:end])
         start = end
     return groups
 
@@ -216,9 +216,10 @@ def _line_pieces(paragraph: str, limit: int, size: Sizer) -> Iterable[tuple[str,
         return opening + "".join(run) + closing
 
     def packed(run: list[Unit]) -> Iterable[tuple[str, int]]:
+        """The run's lines in framed pieces, each with its estimated size (split() measures
+        the parts it makes of them anyway)."""
         for group in _pack(run, limit, lambda lines: size(framed(lines)), frame_size):
-            piece = framed(group)
-            yield piece, size(piece)
+            yield framed([line for line, _, _ in group]), frame_size + sum(n for _, n, _ in group)
 
     run: list[Unit] = []
     for line in lines:

@@ -139,7 +139,7 @@ def _parsed_items(file: Path, items: Any, fallback: KindInfo | None) -> Iterator
             yield info.key, trim_object(info.key, item)
 
 
-def _decoded_items(file: Path, pieces: Iterable[tuple[tuple[str, str], memoryview]],
+def _decoded_items(file: Path, pieces: Iterable[Piece],
                    fallback: KindInfo | None) -> Iterator[tuple[str, dict[str, Any]]]:
     """The items cut apart by `_split_items`, each decoded straight into its trimmed form."""
     for index, ((kind, api_version), piece) in enumerate(pieces):
